@@ -1,0 +1,1 @@
+"""The ``verirag`` command line."""

@@ -1,0 +1,169 @@
+"""``verirag``: ingest documents, ask questions, manage knowledge bases, run the app.
+
+The library raises ``VeriragError`` with a message that says what to do; this module turns
+those into one red line and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from app.cli.render import ingest_table, print_answer
+from app.services import Runtime
+from verirag.errors import VeriragError
+
+app = typer.Typer(help="verirag: grounded, cited answers from your own documents.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+kb_app = typer.Typer(help="Inspect and maintain a pack's knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+console = Console()
+err_console = Console(stderr=True)
+
+DomainArg = Annotated[str, typer.Argument(help="Domain pack name, e.g. medical.")]
+
+
+def _status(msg: str) -> None:
+    err_console.print(f"[dim]{msg}…[/dim]")
+
+
+@app.command()
+def packs() -> None:
+    """List the domain packs and their knowledge bases."""
+    rt = Runtime()
+    table = Table("pack", "title", "languages", "answer mode", "docs folder")
+    for name in rt.pack_names():
+        p = rt.pack(name)
+        table.add_row(name, p.title, ",".join(p.languages), p.generation.mode, str(p.docs_dir))
+    console.print(table)
+
+
+@app.command()
+def ingest(domain: DomainArg,
+           paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
+           tag: Annotated[list[str] | None, typer.Option(help="Tag the documents.")] = None,
+           ) -> None:
+    """Index files and folders into a pack's knowledge base."""
+    rt = Runtime()
+    ingestor = rt.ingestor(domain)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err_console) as progress:
+        task = progress.add_task(f"indexing into {domain}", total=None)
+
+        def on_file(i: int, n: int, result: object) -> None:
+            progress.update(task, completed=i, total=n,
+                            description=f"{getattr(result, 'name', '')[:40]}")
+
+        report = ingestor.ingest(paths, tags=tag or [], on_file=on_file)
+    console.print(ingest_table(report))
+    console.print(f"[bold]{report.summary}[/bold]")
+    if report.results and report.count("rejected") == len(report.results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(domain: DomainArg,
+        question: Annotated[str, typer.Argument(help="The question, in English or Chinese.")],
+        verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                              help="Show query, evidence and timings.")] = False,
+        stream: Annotated[bool, typer.Option(help="Print tokens as they are generated.")] = True,
+        ) -> None:
+    """Answer one question from a pack's documents, with citations."""
+    rt = Runtime()
+    kb = rt.kb(domain, status=_status)
+    if not kb.documents():
+        raise VeriragError(f"the '{domain}' knowledge base is empty; run "
+                           f"`verirag ingest {domain} PATH` or `verirag setup` first")
+    answerer = rt.answerer(domain)
+    streamed = False
+
+    def on_token(piece: str) -> None:
+        nonlocal streamed
+        if stream and answerer.pack.generation.mode == "generate":
+            streamed = True
+            console.print(piece, end="", markup=False, highlight=False, style="dim")
+
+    answer = answerer.answer(question, on_token=on_token)
+    print_answer(console, answer, streamed=streamed, verbose=verbose)
+
+
+@app.command()
+def setup() -> None:
+    """Index the bundled packs' sample documents (first run) and warm the default models."""
+    rt = Runtime()
+    reports = rt.ensure_bundled_indexed(status=_status)
+    for name, report in reports.items():
+        console.print(f"{name}: {report.summary}")
+    rt.models.generator()
+    console.print("[green]ready[/green]")
+
+
+@app.command()
+def serve(port: Annotated[int, typer.Option(help="Port for the web app.")] = 8501,
+          headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True) -> None:
+    """Build the bundled knowledge bases if needed, then start the Streamlit app."""
+    setup()
+    ui = Path(__file__).resolve().parents[1] / "ui" / "Chat.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ui), "--server.port", str(port),
+           "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
+    console.print(f"verirag is running on http://localhost:{port}")
+    raise typer.Exit(subprocess.call(cmd, env=os.environ.copy()))
+
+
+@kb_app.command("list")
+def kb_list() -> None:
+    """Every pack's knowledge base with its size."""
+    rt = Runtime()
+    table = Table("pack", "documents", "chunks", "vectors", "revision")
+    for name in rt.pack_names():
+        s = rt.kb(name, status=_status).stats()
+        table.add_row(name, str(s["documents"]), str(s["chunks"]), str(s["vectors"]),
+                      str(s["revision"]))
+    console.print(table)
+
+
+@kb_app.command("show")
+def kb_show(domain: DomainArg) -> None:
+    """The documents in a pack's knowledge base."""
+    rt = Runtime()
+    table = Table("id", "name", "status", "chunks", "size", "tags", "uploaded", "error")
+    for d in rt.kb(domain, status=_status).documents():
+        table.add_row(str(d.id), d.name, d.status, str(d.chunk_count), f"{d.size / 1024:.1f} KB",
+                      ",".join(d.tags or []), d.uploaded_at.strftime("%Y-%m-%d %H:%M"),
+                      d.error or "")
+    console.print(table)
+
+
+@kb_app.command("delete")
+def kb_delete(domain: DomainArg,
+              doc_id: Annotated[int, typer.Argument(help="Document id from `kb show`.")]) -> None:
+    """Delete a document, its passages and their vectors."""
+    name = Runtime().kb(domain).delete_document(doc_id)
+    console.print(f"deleted {name}")
+
+
+@kb_app.command("rebuild")
+def kb_rebuild(domain: DomainArg) -> None:
+    """Re-embed every passage from the database into fresh indexes."""
+    n = Runtime().kb(domain, status=_status).rebuild()
+    console.print(f"rebuilt {domain}: {n} passages")
+
+
+def main() -> None:
+    try:
+        app()
+    except VeriragError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

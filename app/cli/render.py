@@ -1,0 +1,55 @@
+"""Terminal rendering of answers and reports (rich), kept apart from the commands."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from app.dialog.types import Answer
+from knowledge.ingest import IngestReport
+
+
+def print_answer(console: Console, answer: Answer, *, streamed: bool, verbose: bool) -> None:
+    if verbose:
+        console.print(f"[dim]query: {answer.query}[/dim]")
+        ev = ", ".join(f"{k}={v:.2f}" for k, v in answer.evidence.items())
+        console.print(f"[dim]decision: {answer.decision} · mode: {answer.mode} · {ev}[/dim]")
+        if answer.raw_output:
+            console.print(f"[dim]model wrote: {answer.raw_output.strip()!r}[/dim]")
+    if streamed:
+        console.print()  # the raw stream is not the checked answer: show the checked one
+        console.rule("[bold]checked answer[/bold]", style="dim")
+    console.print(answer.text, markup=False, highlight=False)
+    if answer.removed_sentences:
+        console.print(f"[yellow]removed {len(answer.removed_sentences)} sentence(s) that no "
+                      "passage supports[/yellow]")
+    if answer.invalid_markers:
+        console.print(f"[yellow]removed {answer.invalid_markers} citation(s) pointing to no "
+                      "passage[/yellow]")
+    if answer.decision == "answer" and answer.cited:
+        console.print("\n[bold]Sources[/bold]")
+        for n, p in answer.cited_passages():
+            where = f" — {p.location}" if p.location else ""
+            console.print(f"  [{n}] {p.doc_name}{where}", markup=False, highlight=False)
+            if verbose:
+                snippet = " ".join(p.text.split())[:300]
+                console.print(f"      [dim]{snippet}[/dim]", markup=False, highlight=False)
+    if answer.disclaimer:
+        console.print(f"\n[italic]{answer.disclaimer}[/italic]")
+    if verbose:
+        t = answer.timings
+        parts = [f"retrieval {t.retrieval_s * 1000:.0f} ms"]
+        if t.first_token_s is not None:
+            parts.append(f"first token {t.first_token_s:.2f} s")
+        if t.tokens_per_s:
+            parts.append(f"{t.tokens_per_s:.1f} tokens/s")
+        console.print(f"[dim]{' · '.join(parts)}[/dim]")
+
+
+def ingest_table(report: IngestReport) -> Table:
+    table = Table("file", "result", "chunks", "reason", title="Ingest results")
+    colours = {"indexed": "green", "replaced": "green", "duplicate": "yellow", "rejected": "red"}
+    for r in report.results:
+        table.add_row(r.name, f"[{colours[r.outcome]}]{r.outcome}[/]",
+                      str(r.chunks) if r.chunks else "", r.reason)
+    return table

@@ -1,0 +1,1 @@
+"""Turning a question into a grounded, cited answer (and, later, a multi-turn dialog)."""

@@ -1,0 +1,139 @@
+"""One question -> one grounded answer: retrieve, decide, generate or extract, verify.
+
+Never answers from the model's memory alone: below the pack's evidence threshold it refuses
+with the pack's message, and every sentence it keeps is traceable to a numbered passage.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+
+from app.dialog.citations import check_answer, render
+from app.dialog.extractive import extract
+from app.dialog.prompt import build_messages
+from app.dialog.types import Answer, AnswerSentence
+from app.models.generator import GenerationParams, Generator
+from domains.pack import Pack
+from knowledge.embedding import Embedder
+from knowledge.retrieval import Filters, RetrievalResult, Retriever
+
+TokenFn = Callable[[str], None]
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def question_language(text: str) -> str:
+    return "zh" if len(_CJK.findall(text)) >= max(2, len(text) * 0.2) else "en"
+
+
+def _is_refusal(text: str, refusal: str) -> bool:
+    norm = re.sub(r"\W+", " ", text).strip().lower()
+    ref = re.sub(r"\W+", " ", refusal).strip().lower()
+    return bool(ref) and (ref[:40] in norm or (norm in ref and len(norm) > 10))
+
+
+class Answerer:
+    """Answers for one pack; the generator and embedder are shared with other packs."""
+
+    def __init__(self, pack: Pack, retriever: Retriever, generator: Generator | None,
+                 embedder: Embedder) -> None:
+        self.pack = pack
+        self.retriever = retriever
+        self.generator = generator
+        self.embedder = embedder
+
+    def params(self) -> GenerationParams:
+        g = self.pack.generation
+        return GenerationParams(g.max_new_tokens, g.temperature, g.top_p, g.repetition_penalty)
+
+    def answer(self, question: str, *, query: str | None = None,
+               history: Sequence[dict[str, str]] = (), filters: Filters | None = None,
+               on_token: TokenFn | None = None, adapter: str | None = None) -> Answer:
+        lang = question_language(question)
+        refusal = self.pack.refusal_for(lang)
+        query = query or question
+        t0 = time.perf_counter()
+        found = self.retriever.search(query, filters=filters)
+        answer = Answer(question=question, query=query, decision="answer", text="",
+                        sources=found.passages, mode=self.pack.generation.mode,
+                        evidence={"best_dense": found.best_dense,
+                                  "best_coverage": found.best_coverage})
+        answer.timings.retrieval_s = time.perf_counter() - t0
+        blocked = self._blocked_term(question)
+        if blocked or not self._enough_evidence(found, lang):
+            return self._refuse(answer, refusal, blocked)
+        if self.pack.generation.mode == "extractive" or self.generator is None:
+            answer.mode = "extractive"
+            self._finish(answer, extract(query, found.passages, self.embedder), on_token)
+            return answer
+        self._generate(answer, refusal, history, on_token, adapter)
+        return answer
+
+    def _enough_evidence(self, found: RetrievalResult, lang: str) -> bool:
+        """One passage must be both semantically close and contain the question's key terms.
+
+        Either signal alone is easy to fool: related passages score high cosine for questions
+        they do not answer ("profit in 2021" vs the 2023 report), and common words give high
+        term coverage to unrelated passages. Requiring both of the same passage refuses far
+        more unanswerable questions at little cost to answerable ones.
+        """
+        cfg = self.pack.retrieval
+        use_dense = lang in cfg.dense_languages
+        return any(
+            found.lexical.get(p.chunk_id, 0.0) >= cfg.min_coverage
+            and (not use_dense or found.dense.get(p.chunk_id, -1.0) >= cfg.min_score)
+            for p in found.passages)
+
+    def _blocked_term(self, question: str) -> str | None:
+        lowered = question.lower()
+        return next((t for t in self.pack.blocked_terms if t.lower() in lowered), None)
+
+    def _refuse(self, answer: Answer, refusal: str, blocked: str | None = None) -> Answer:
+        answer.decision = "refuse"
+        answer.text = refusal
+        answer.sources = []
+        if blocked:
+            answer.evidence["blocked_term"] = 1.0
+        return answer
+
+    def _generate(self, answer: Answer, refusal: str, history: Sequence[dict[str, str]],
+                  on_token: TokenFn | None, adapter: str | None) -> None:
+        assert self.generator is not None
+        messages = build_messages(self.pack.system_prompt, refusal, answer.question,
+                                  answer.sources, history)
+        stream = self.generator.stream(messages, self.params(), adapter=adapter)
+        pieces: list[str] = []
+        for piece in stream:
+            pieces.append(piece)
+            if on_token:
+                on_token(piece)
+        raw = "".join(pieces)
+        answer.raw_output = raw
+        answer.timings.first_token_s = stream.first_token_s
+        answer.timings.generation_s = stream.total_s
+        answer.timings.tokens = stream.n_tokens
+        if _is_refusal(raw, refusal):
+            self._refuse(answer, refusal)
+            return
+        checked = check_answer(raw, answer.sources, answer.question)
+        answer.invalid_markers = checked.invalid_markers
+        answer.removed_sentences = checked.removed
+        sentences = checked.sentences
+        if not sentences:
+            # Nothing the model wrote is supported by the passages: fall back to quoting them.
+            answer.mode = "extractive-fallback"
+            sentences = extract(answer.query, answer.sources, self.embedder)
+        self._finish(answer, sentences, None)
+
+    def _finish(self, answer: Answer, sentences: list[AnswerSentence],
+                on_token: TokenFn | None) -> None:
+        answer.sentences = sentences
+        answer.text = render(sentences)
+        if on_token and answer.text:
+            on_token(answer.text)
+        if not sentences:
+            self._refuse(answer, self.pack.refusal_for(question_language(answer.question)))
+            return
+        if self.pack.disclaimer_required and self.pack.disclaimer:
+            answer.disclaimer = self.pack.disclaimer

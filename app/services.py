@@ -1,0 +1,83 @@
+"""The services the CLI and the UI share: packs, knowledge bases and answerers for one process.
+
+A ``Runtime`` is built once per process (per CLI command; once per Streamlit server through
+``st.cache_resource``) and handed to whoever needs it; it owns the one model registry, so all
+packs share one embedder and one base generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from app.dialog.answerer import Answerer
+from app.models import ModelRegistry
+from domains.pack import Pack, list_pack_names, load_pack
+from knowledge.ingest import Ingestor, IngestReport
+from knowledge.kb import KnowledgeBase
+from knowledge.retrieval import Retriever
+from knowledge.store import make_engine
+from verirag.settings import Settings, load_settings
+
+StatusFn = Callable[[str], None]
+
+
+class Runtime:
+    def __init__(self, settings: Settings | None = None,
+                 models: ModelRegistry | None = None) -> None:
+        self.settings = settings or load_settings()
+        self.models = models or ModelRegistry(self.settings)
+        self._kbs: dict[str, KnowledgeBase] = {}
+        self._packs: dict[str, Pack] = {}
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.db_url)
+
+    def pack_names(self) -> list[str]:
+        return list_pack_names(self.settings.packs_path)
+
+    def pack(self, name: str) -> Pack:
+        if name not in self._packs:
+            self._packs[name] = load_pack(name, self.settings.packs_path)
+        return self._packs[name]
+
+    def kb(self, name: str, status: StatusFn | None = None) -> KnowledgeBase:
+        if name not in self._kbs:
+            pack = self.pack(name)
+            embedder = self.models.embedder(pack.models.embedder_path)
+            self._kbs[name] = KnowledgeBase.open(
+                pack, self.engine, self.settings.index_dir, embedder,
+                flat_index_max=self.settings.flat_index_max, status=status)
+        return self._kbs[name]
+
+    def ingestor(self, name: str) -> Ingestor:
+        return Ingestor(self.kb(name), max_bytes=self.settings.max_upload_bytes)
+
+    def answerer(self, name: str, *, with_generator: bool = True) -> Answerer:
+        pack = self.pack(name)
+        kb = self.kb(name)
+        generator = None
+        if with_generator and pack.generation.mode == "generate":
+            generator = self.models.generator(pack.models.generator_path)
+        return Answerer(pack, Retriever(kb), generator, kb.embedder)
+
+    def ensure_bundled_indexed(self, status: StatusFn | None = None) -> dict[str, IngestReport]:
+        """First run: index each pack's sample documents into an empty knowledge base."""
+        reports: dict[str, IngestReport] = {}
+        for name in self.pack_names():
+            pack = self.pack(name)
+            kb = self.kb(name, status=status)
+            if kb.documents() or not pack.docs_dir.is_dir():
+                continue
+            if status:
+                status(f"indexing the {pack.title} sample documents (first run)")
+            reports[name] = self.ingestor(name).ingest([pack.docs_dir], tags=["sample"])
+        return reports
+
+
+def default_runtime(home: Path | None = None) -> Runtime:
+    return Runtime(load_settings(home=home) if home else load_settings())

@@ -1,0 +1,10 @@
+"""Domain packs: one folder per domain, each with a validated ``pack.toml``.
+
+A pack is the only place a domain differs (prompts, slots, retrieval, chunking, LoRA settings,
+sample documents). Adding a domain is a new folder here or on ``VERIRAG_PACKS_PATH``; no code
+changes. This package imports nothing of verirag's but the core settings and errors.
+"""
+
+from domains.pack import Pack, bundled_packs_dir, list_packs, load_pack
+
+__all__ = ["Pack", "bundled_packs_dir", "list_packs", "load_pack"]

@@ -1,0 +1,245 @@
+"""One pack's knowledge base: SQL rows (truth) plus the FAISS and BM25 indexes derived from them.
+
+Opening a knowledge base repairs it: documents left ``indexing`` by a process that died are
+marked failed, vectors missing from FAISS are re-embedded from the stored chunk text, and
+orphaned vectors are dropped. So a crash at any point leaves a base that opens and answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from domains.pack import Pack
+from knowledge.embedding import Embedder
+from knowledge.index.bm25 import BM25Index
+from knowledge.index.faiss_index import FaissIndex
+from knowledge.locking import writer_lock
+from knowledge.store import ChunkRow, DocumentRow, KnowledgeBaseRow, session_factory
+from verirag.errors import KnowledgeBaseError
+
+log = logging.getLogger(__name__)
+
+StatusFn = Callable[[str], None]
+ProgressFn = Callable[[int, int], None]
+
+
+def embedding_text(doc_name: str, heading_path: Iterable[str], text: str) -> str:
+    """What gets embedded and BM25-indexed: the chunk with its document and section context.
+
+    A passage saying "the limit is 10%" is findable by "concentration limit" only when the
+    heading it sits under travels with it.
+    """
+    title = Path(doc_name).stem.replace("-", " ").replace("_", " ")
+    path = " > ".join(heading_path)
+    return "\n".join(p for p in (title, path, text) if p)
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    interrupted_docs: int = 0
+    reembedded: int = 0
+    orphans_removed: int = 0
+    rebuilt_bm25: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.interrupted_docs or self.reembedded or self.orphans_removed)
+
+
+class KnowledgeBase:
+    """Owns one pack's indexes; every write goes through here under the writer lock."""
+
+    def __init__(self, pack: Pack, engine: Engine, index_root: Path, embedder: Embedder,
+                 *, flat_index_max: int = 50_000) -> None:
+        self.pack = pack
+        self.engine = engine
+        self.sessions: sessionmaker[Session] = session_factory(engine)
+        self.dir = index_root / pack.name
+        self.embedder = embedder
+        self.flat_index_max = flat_index_max
+        self.dense = FaissIndex(embedder.dim, embedder.model_id)
+        self.bm25: BM25Index | None = None
+        self.loaded_revision = -1
+        self.kb_id = self._ensure_row()
+
+    # -- opening and repair ----------------------------------------------------------------
+    @classmethod
+    def open(cls, pack: Pack, engine: Engine, index_root: Path, embedder: Embedder, *,
+             flat_index_max: int = 50_000, status: StatusFn | None = None) -> KnowledgeBase:
+        kb = cls(pack, engine, index_root, embedder, flat_index_max=flat_index_max)
+        with writer_lock(kb.lock_path, wait=False) as got:
+            if got:
+                report = kb.repair(status=status)
+                if report.changed:
+                    log.warning("knowledge base %s repaired: %s", pack.name, report)
+            else:  # another process is writing; it leaves things consistent
+                kb.reload()
+        return kb
+
+    @property
+    def lock_path(self) -> Path:
+        return self.dir / ".writer.lock"
+
+    def _ensure_row(self) -> int:
+        with self.sessions.begin() as s:
+            row = s.scalar(select(KnowledgeBaseRow).where(KnowledgeBaseRow.name == self.pack.name))
+            if row is None:
+                row = KnowledgeBaseRow(name=self.pack.name, embedder_id=self.embedder.model_id)
+                s.add(row)
+                s.flush()
+            return row.id
+
+    def revision(self) -> int:
+        with self.sessions() as s:
+            return int(s.scalar(select(KnowledgeBaseRow.revision)
+                                .where(KnowledgeBaseRow.id == self.kb_id)) or 0)
+
+    def bump_revision(self, s: Session) -> int:
+        row = s.get(KnowledgeBaseRow, self.kb_id)
+        if row is None:
+            raise KnowledgeBaseError(f"knowledge base '{self.pack.name}' vanished from the DB")
+        row.revision += 1
+        row.embedder_id = self.embedder.model_id
+        return row.revision
+
+    def ready_chunk_ids(self) -> set[int]:
+        with self.sessions() as s:
+            q = (select(ChunkRow.id).join(DocumentRow)
+                 .where(DocumentRow.kb_id == self.kb_id, DocumentRow.status == "ready"))
+            return set(s.scalars(q))
+
+    def repair(self, status: StatusFn | None = None) -> RepairReport:
+        """Bring the indexes in line with SQL; caller holds the writer lock."""
+        interrupted = self._fail_interrupted()
+        loaded = FaissIndex.load(self.dir)
+        if loaded and loaded[1].embedder_id == self.embedder.model_id:
+            self.dense = loaded[0]
+        else:
+            self.dense = FaissIndex(self.embedder.dim, self.embedder.model_id)
+        expected = self.ready_chunk_ids()
+        have = self.dense.ids()
+        orphans = have - expected
+        missing = expected - have
+        self.dense.remove(orphans)
+        if missing:
+            if status:
+                status(f"re-embedding {len(missing)} passages missing from the index")
+            self.embed_and_add(sorted(missing))
+        revision = self.revision()
+        disk_revision = loaded[1].revision if loaded else -1
+        changed = bool(orphans or missing or interrupted) or disk_revision != revision
+        bm25 = BM25Index.load(self.dir / "bm25") if (self.dir / "bm25").is_dir() else None
+        rebuilt = False
+        if bm25 is None or bm25.revision != revision or changed:
+            bm25 = self._build_bm25()
+            rebuilt = True
+        self.bm25 = bm25
+        if changed or rebuilt:
+            self.persist(revision)
+        self.loaded_revision = revision
+        return RepairReport(interrupted, len(missing), len(orphans), rebuilt)
+
+    def _fail_interrupted(self) -> int:
+        with self.sessions.begin() as s:
+            stuck = list(s.scalars(select(DocumentRow).where(
+                DocumentRow.kb_id == self.kb_id, DocumentRow.status == "indexing")))
+            for doc in stuck:
+                s.execute(delete(ChunkRow).where(ChunkRow.doc_id == doc.id))
+                doc.status = "failed"
+                doc.error = "indexing was interrupted; ingest the file again"
+                doc.chunk_count = 0
+            if stuck:
+                self.bump_revision(s)
+            return len(stuck)
+
+    def reload(self) -> None:
+        """Pick up what another process committed (cheap when nothing changed)."""
+        revision = self.revision()
+        if revision == self.loaded_revision:
+            return
+        loaded = FaissIndex.load(self.dir)
+        if loaded and loaded[1].embedder_id == self.embedder.model_id:
+            self.dense = loaded[0]
+        bm25_dir = self.dir / "bm25"
+        self.bm25 = BM25Index.load(bm25_dir) if bm25_dir.is_dir() else self.bm25
+        self.loaded_revision = revision
+
+    # -- index maintenance -----------------------------------------------------------------
+    def chunk_texts(self, ids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        with self.sessions() as s:
+            for start in range(0, len(ids), 900):
+                rows = s.execute(
+                    select(ChunkRow.id, ChunkRow.text, ChunkRow.heading_path, DocumentRow.name)
+                    .join(DocumentRow).where(ChunkRow.id.in_(ids[start:start + 900])))
+                for cid, text, path, name in rows:
+                    out[cid] = embedding_text(name, path or [], text)
+        return out
+
+    def embed_and_add(self, ids: list[int], progress: ProgressFn | None = None) -> None:
+        texts = self.chunk_texts(ids)
+        ordered = [i for i in ids if i in texts]
+        vectors = self.embedder.embed_documents([texts[i] for i in ordered], progress=progress)
+        self.dense.add(ordered, vectors)
+
+    def _build_bm25(self) -> BM25Index:
+        ids = sorted(self.ready_chunk_ids())
+        texts = self.chunk_texts(ids)
+        ordered = [i for i in ids if i in texts]
+        return BM25Index.build(ordered, [texts[i] for i in ordered])
+
+    def persist(self, revision: int, *, rebuild_bm25: bool = False) -> None:
+        """Write both indexes atomically, tagged with the SQL revision they reflect."""
+        self.dense.fit_structure(self.flat_index_max)
+        self.dense.save(self.dir, revision)
+        if rebuild_bm25 or self.bm25 is None:
+            self.bm25 = self._build_bm25()
+        self.bm25.save(self.dir / "bm25", revision)
+        self.loaded_revision = revision
+
+    # -- documents -------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRow]:
+        with self.sessions() as s:
+            return list(s.scalars(select(DocumentRow).where(DocumentRow.kb_id == self.kb_id)
+                                  .order_by(DocumentRow.uploaded_at, DocumentRow.id)))
+
+    def delete_document(self, doc_id: int) -> str:
+        """Remove a document, its chunks and their vectors; returns the document's name."""
+        with writer_lock(self.lock_path):
+            with self.sessions.begin() as s:
+                doc = s.get(DocumentRow, doc_id)
+                if doc is None or doc.kb_id != self.kb_id:
+                    raise KnowledgeBaseError(
+                        f"no document with id {doc_id} in '{self.pack.name}' "
+                        f"(see `verirag kb show {self.pack.name}`)")
+                name = doc.name
+                ids = list(s.scalars(select(ChunkRow.id).where(ChunkRow.doc_id == doc_id)))
+                s.delete(doc)
+                revision = self.bump_revision(s)
+            self.dense.remove(ids)
+            self.persist(revision, rebuild_bm25=True)
+            return name
+
+    def rebuild(self, progress: ProgressFn | None = None) -> int:
+        """Re-embed every ready chunk from SQL into fresh indexes; returns the chunk count."""
+        with writer_lock(self.lock_path):
+            self.dense = FaissIndex(self.embedder.dim, self.embedder.model_id)
+            ids = sorted(self.ready_chunk_ids())
+            self.embed_and_add(ids, progress=progress)
+            with self.sessions.begin() as s:
+                revision = self.bump_revision(s)
+            self.persist(revision, rebuild_bm25=True)
+            return len(ids)
+
+    def stats(self) -> dict[str, int]:
+        with self.sessions() as s:
+            docs = s.scalar(select(func.count()).select_from(DocumentRow)
+                            .where(DocumentRow.kb_id == self.kb_id, DocumentRow.status == "ready"))
+        return {"documents": int(docs or 0), "chunks": len(self.ready_chunk_ids()),
+                "vectors": len(self.dense), "revision": self.revision()}

@@ -1,0 +1,132 @@
+"""Query -> ranked, citable passages: dense (FAISS) and BM25, fused by weighted RRF.
+
+Every passage returned comes from a document that is ``ready`` in SQL, so a vector orphaned by
+a crash or a document deleted a moment ago is never shown or cited. The dense cosine and the
+question-term coverage of each passage travel with it: the dialog layer decides from them
+whether the evidence is strong enough to answer at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from sqlalchemy import select
+
+from domains.pack import RetrievalConfig
+from knowledge.index.fusion import rrf_fuse
+from knowledge.kb import KnowledgeBase, embedding_text
+from knowledge.store import ChunkRow, DocumentRow
+from knowledge.text.tokenize import coverage
+from knowledge.types import Passage
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some documents; empty means no restriction."""
+
+    doc_ids: frozenset[int] = frozenset()
+    doc_names: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.doc_ids or self.doc_names or self.tags or self.since or self.until)
+
+
+@dataclass
+class RetrievalResult:
+    query: str
+    passages: list[Passage]
+    dense: dict[int, float] = field(default_factory=dict)
+    lexical: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def best_dense(self) -> float:
+        return max((self.dense.get(p.chunk_id, -1.0) for p in self.passages), default=-1.0)
+
+    @property
+    def best_coverage(self) -> float:
+        return max((self.lexical.get(p.chunk_id, 0.0) for p in self.passages), default=0.0)
+
+
+class Retriever:
+    """Searches one knowledge base according to a pack's retrieval settings."""
+
+    def __init__(self, kb: KnowledgeBase, cfg: RetrievalConfig | None = None) -> None:
+        self.kb = kb
+        self.cfg = cfg or kb.pack.retrieval
+
+    def allowed_ids(self, filters: Filters) -> set[int] | None:
+        if not filters.active:
+            return None
+        with self.kb.sessions() as s:
+            docs = list(s.scalars(select(DocumentRow).where(
+                DocumentRow.kb_id == self.kb.kb_id, DocumentRow.status == "ready")))
+            keep = [d.id for d in docs if _doc_matches(d, filters)]
+            if not keep:
+                return set()
+            return set(s.scalars(select(ChunkRow.id).where(ChunkRow.doc_id.in_(keep))))
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
+               mode: str | None = None) -> RetrievalResult:
+        self.kb.reload()
+        k = k or self.cfg.top_k
+        mode = mode or self.cfg.mode
+        allowed = self.allowed_ids(filters or Filters())
+        fetch = max(self.cfg.fetch_k, k)
+        dense_hits: list[tuple[int, float]] = []
+        bm25_hits: list[tuple[int, float]] = []
+        if mode in ("dense", "hybrid"):
+            qvec = self.kb.embedder.embed_query(query)
+            dense_hits = self.kb.dense.search(qvec, fetch, allowed)
+        if mode in ("bm25", "hybrid") and self.kb.bm25 is not None:
+            bm25_hits = self.kb.bm25.search(query, fetch, allowed)
+        rankings = [[i for i, _ in dense_hits], [i for i, _ in bm25_hits]]
+        weights = [self.cfg.dense_weight if mode != "bm25" else 0.0,
+                   self.cfg.bm25_weight if mode != "dense" else 0.0]
+        fused = rrf_fuse(rankings, weights)
+        passages = self._passages([i for i, _ in fused[: fetch]], dict(fused))
+        passages = passages[:k]
+        dense = dict(dense_hits)
+        missing = [p.chunk_id for p in passages if p.chunk_id not in dense]
+        if missing and len(self.kb.dense):
+            dense.update(self._dense_scores(query, missing))
+        lexical = {p.chunk_id: coverage(query, embedding_text(p.doc_name, p.heading_path, p.text))
+                   for p in passages}
+        return RetrievalResult(query, passages, dense, lexical)
+
+    def _dense_scores(self, query: str, ids: list[int]) -> dict[int, float]:
+        """Cosine for passages found only by BM25, so the evidence check sees every passage."""
+        qvec = self.kb.embedder.embed_query(query)
+        return dict(self.kb.dense.search(qvec, len(ids), set(ids)))
+
+    def _passages(self, ids: list[int], scores: dict[int, float]) -> list[Passage]:
+        """Load passages in rank order, dropping any whose document is not ready."""
+        if not ids:
+            return []
+        with self.kb.sessions() as s:
+            rows = s.execute(
+                select(ChunkRow, DocumentRow.name).join(DocumentRow)
+                .where(ChunkRow.id.in_(ids), DocumentRow.status == "ready",
+                       DocumentRow.kb_id == self.kb.kb_id))
+            by_id = {c.id: Passage(chunk_id=c.id, doc_id=c.doc_id, doc_name=name, text=c.text,
+                                   heading_path=tuple(c.heading_path or ()), page=c.page,
+                                   score=0.0, start=c.start, end=c.end)
+                     for c, name in rows}
+        return [replace(by_id[i], score=scores[i]) for i in ids if i in by_id]
+
+
+def _doc_matches(doc: DocumentRow, f: Filters) -> bool:
+    if f.doc_ids and doc.id not in f.doc_ids:
+        return False
+    if f.doc_names and doc.name not in f.doc_names:
+        return False
+    if f.tags and not f.tags.intersection(doc.tags or []):
+        return False
+    uploaded = doc.uploaded_at.replace(tzinfo=None) if doc.uploaded_at else None
+    if f.since and uploaded and uploaded < f.since.replace(tzinfo=None):
+        return False
+    return not (f.until and uploaded and uploaded > f.until.replace(tzinfo=None))

@@ -1,0 +1,1 @@
+"""Language-aware text helpers shared by chunking and search (Chinese and English)."""

