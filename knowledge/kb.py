@@ -134,7 +134,7 @@ class KnowledgeBase:
         revision = self.revision()
         disk_revision = loaded[1].revision if loaded else -1
         changed = bool(orphans or missing or interrupted) or disk_revision != revision
-        bm25 = BM25Index.load(self.dir / "bm25") if (self.dir / "bm25").is_dir() else None
+        bm25 = self._load_bm25() if not changed else None
         rebuilt = False
         if bm25 is None or bm25.revision != revision or changed:
             bm25 = self._build_bm25()
@@ -144,6 +144,17 @@ class KnowledgeBase:
             self.persist(revision)
         self.loaded_revision = revision
         return RepairReport(interrupted, len(missing), len(orphans), rebuilt)
+
+    def _load_bm25(self) -> BM25Index | None:
+        """The saved BM25 index, or None when absent or damaged (it is rebuilt from SQL)."""
+        directory = self.dir / "bm25"
+        if not directory.is_dir():
+            return None
+        try:
+            return BM25Index.load(directory)
+        except KnowledgeBaseError as exc:
+            log.warning("rebuilding the BM25 index of %s: %s", self.pack.name, exc)
+            return None
 
     def _fail_interrupted(self) -> int:
         with self.sessions.begin() as s:
@@ -166,8 +177,7 @@ class KnowledgeBase:
         loaded = FaissIndex.load(self.dir)
         if loaded and loaded[1].embedder_id == self.embedder.model_id:
             self.dense = loaded[0]
-        bm25_dir = self.dir / "bm25"
-        self.bm25 = BM25Index.load(bm25_dir) if bm25_dir.is_dir() else self.bm25
+        self.bm25 = self._load_bm25() or self.bm25
         self.loaded_revision = revision
 
     # -- index maintenance -----------------------------------------------------------------

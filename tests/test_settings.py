@@ -32,5 +32,5 @@ def test_bad_value_names_the_setting_and_how_to_fix_it(monkeypatch: pytest.Monke
 def test_broken_config_file_is_reported_with_its_path(_isolated_home: Path) -> None:
     _isolated_home.mkdir(parents=True)
     (_isolated_home / "config.toml").write_text("device = \n")
-    with pytest.raises(ConfigError, match="config.toml: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"config\.toml: not valid TOML"):
         load_settings()

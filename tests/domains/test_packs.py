@@ -63,5 +63,5 @@ def test_invalid_pack_names_file_field_and_value(tmp_path: Path, extra: str, fie
 
 
 def test_unknown_pack_lists_the_available_ones() -> None:
-    with pytest.raises(PackError, match="no domain pack named 'dental'.*finance, legal, medical"):
+    with pytest.raises(PackError, match=r"no domain pack named 'dental'.*finance, legal, medical"):
         load_pack("dental")
