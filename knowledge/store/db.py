@@ -1,11 +1,15 @@
 """Engine and session creation for any SQLAlchemy URL (SQLite by default).
 
 SQLite gets WAL mode, foreign keys and a busy timeout so a chat reading while an ingest writes
-neither fails nor sees half a transaction.
+neither fails nor sees half a transaction. The schema is brought up to date by Alembic
+migrations (:mod:`knowledge.store.migrate`), never by ``create_all``, so a database made by an
+older verirag gains new columns and tables instead of silently lacking them.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +17,41 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge.store.models import Base
+from knowledge.store.migrate import upgrade
+
+_WAL_ATTEMPTS = 100
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    _enable_wal(cur)
+    cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
 
+def _enable_wal(cur: sqlite3.Cursor) -> None:
+    """Switch the file to WAL, which persists in the file, so normally only its first opener does.
+
+    Switching needs a moment when no other connection holds a lock, and SQLite answers a clash
+    with an immediate "database is locked" without waiting out the busy timeout. Two processes
+    opening a new database at once (an ingest while the UI starts) clash exactly there, so the
+    mode is re-read and the switch retried until whoever won has finished it.
+    """
+    for attempt in range(1, _WAL_ATTEMPTS + 1):
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS:
+                raise
+            time.sleep(0.02 * min(attempt, 10))
+
+
 def make_engine(url: str) -> Engine:
-    """Create the engine and the schema (tables that do not exist yet)."""
+    """Create the engine and migrate the database to the current schema."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
@@ -36,7 +61,7 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    Base.metadata.create_all(engine)
+    upgrade(engine)
     return engine
 
 

@@ -144,17 +144,35 @@ def key_terms(text: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ies", "es", "ed", "ly", "s")
+
+
+def _stem(token: str) -> str:
+    """A crude English suffix strip, for coverage only ("survives" ~ "survive").
+
+    BM25 stays unstemmed (stemming measured mixed there); coverage asks a softer question —
+    does the passage talk about this word at all — where inflection should not matter.
+    """
+    if not token.isalpha() or len(token) <= 4:
+        return token
+    for suffix in _SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            return token[: -len(suffix)].rstrip("e")
+    return token.rstrip("e")
+
+
 def coverage(question: str, passage: str) -> float:
     """Share of the question's key terms that occur in the passage, from 0.0 to 1.0.
 
     Chinese terms are matched as substrings, so a passage that segments differently still
-    counts; latin terms must match a whole token, so "cet1" is not found in "cet10". A question
-    with no key terms ("是什么？") scores 0.0: nothing in it can be grounded.
+    counts; latin terms must match a whole token up to a crude suffix strip, so "cet1" is not
+    found in "cet10" but "processed" is found in "processing". A question with no key terms
+    ("是什么？") scores 0.0: nothing in it can be grounded.
     """
     terms = key_terms(question)
     if not terms:
         return 0.0
     text = _normalize(passage)
-    latin = set(_latin_tokens(text))
-    found = sum(1 for t in terms if (t in text if _is_cjk(t) else t in latin))
+    latin = {_stem(t) for t in _latin_tokens(text)}
+    found = sum(1 for t in terms if (t in text if _is_cjk(t) else _stem(t) in latin))
     return found / len(terms)

@@ -1,0 +1,867 @@
+"""Knowledge-base benchmark: verirag's KnowledgeBase vs LangChain FAISS vs LlamaIndex.
+
+Run by hand from the repository root (not part of the test suite)::
+
+    .venv/bin/python -m benchmarks.kb_bench                 # --sizes 10000,100000 --queries 200
+    .venv/bin/python -m benchmarks.kb_bench --quick         # sizes 2000,10000, smaller e2e set
+
+Two separate measurements, on the same chunks and the same embedder (the bundled
+all-MiniLM-L6-v2 directory, CPU):
+
+1. End to end at a small size (``--e2e-size`` chunks): ingest *including* embedding with the
+   real model, for all three systems. verirag ingests files through ``Ingestor`` (parse,
+   redact, chunk, SQL, embed, FAISS, BM25, persist); LangChain and LlamaIndex receive the chunk
+   texts verirag's own loaders and chunker produced from the same files (exactly the strings
+   verirag embeds), so all three embed identical strings.
+2. Index build and queries at ``--sizes`` with PRECOMPUTED vectors shared by all three: a base
+   set (the end-to-end chunks) is embedded once with the real model; the N-chunk corpus cycles
+   those texts (each under a unique heading) and gives each chunk its base vector plus small
+   gaussian noise, renormalised. verirag gets them through an Embedder that looks vectors up
+   by text; LangChain through ``FAISS.from_embeddings``; LlamaIndex through nodes whose
+   ``embedding`` is set.
+
+Query latency is single-query, k=5, through each system's normal query API, measured twice:
+"excl. embed" (every system's query-embedding call returns the query vector computed once
+beforehand with the real model) and "incl. embed" (every system's query-embedding call runs
+the real model). The model's own query-embedding latency is printed on its own line.
+
+Everything lives under a temporary VERIRAG_HOME that is removed at the end (``--keep`` keeps
+it). Needs ``langchain-community`` for LangChain's FAISS store.
+"""
+# ruff: noqa: E402  (the sys.path and environment set-up must precede the project imports)
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import functools
+import gc
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+
+from app.models.locate import default_embedder
+from domains.pack import Pack, load_pack
+from knowledge import ingest as ingest_module
+from knowledge.chunking import chunk_document
+from knowledge.embedding import SentenceTransformerEmbedder
+from knowledge.index.bm25 import BM25Index
+from knowledge.index.faiss_index import FaissIndex
+from knowledge.ingest import Ingestor
+from knowledge.kb import KnowledgeBase, embedding_text
+from knowledge.loaders import load_document
+from knowledge.redact import redact_document
+from knowledge.retrieval import Retriever
+from knowledge.store import make_engine
+from verirag.errors import DocumentRejected
+from verirag.settings import Settings, load_settings
+
+K = 5
+DEFAULT_EVALSETS = ROOT.parent / "shared" / "evalsets"
+if not DEFAULT_EVALSETS.is_dir():
+    DEFAULT_EVALSETS = Path("/work/shared/evalsets")
+
+
+# -- small utilities -----------------------------------------------------------------------
+def load_avg() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def rss_mb() -> float:
+    try:
+        import psutil
+    except ImportError:
+        return float("nan")
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def release_memory() -> None:
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def say(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')} load {load_avg()}] {msg}", file=sys.stderr, flush=True)
+
+
+class Profile:
+    """Wall time per labelled function, by wrapping class/module attributes for a while."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: Counter[str] = Counter()
+
+    def _wrap(self, fn: Callable[..., Any], label: str) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.perf_counter() - start
+                self.calls[label] += 1
+
+        return timed
+
+    @contextlib.contextmanager
+    def patch(self, targets: Sequence[tuple[Any, str, str]]) -> Iterator[Profile]:
+        saved: list[tuple[Any, str, Any]] = []
+        try:
+            for owner, attr, label in targets:
+                raw = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
+                saved.append((owner, attr, raw))
+                if isinstance(raw, classmethod):
+                    new: Any = classmethod(self._wrap(raw.__func__, label))
+                elif isinstance(raw, staticmethod):
+                    new = staticmethod(self._wrap(raw.__func__, label))
+                else:
+                    new = self._wrap(raw, label)
+                setattr(owner, attr, new)
+            yield self
+        finally:
+            for owner, attr, raw in reversed(saved):
+                setattr(owner, attr, raw)
+
+    def lines(self, total: float) -> list[str]:
+        out = []
+        for label, secs in self.seconds.items():
+            share = 100 * secs / total if total else 0.0
+            out.append(f"    {label:<58} {secs:8.2f} s {share:5.1f} %  ({self.calls[label]} calls)")
+        return out
+
+
+def kb_targets(embedder_cls: type) -> list[tuple[Any, str, str]]:
+    """What verirag's ingest / delete / reopen spend time in (nested labels are indented)."""
+    return [
+        (KnowledgeBase, "delete_document", "delete_document (total)"),
+        (ingest_module, "sha256_file", "sha256 of file"),
+        (ingest_module, "load_document", "parse (load_document)"),
+        (ingest_module, "redact_document", "redact"),
+        (ingest_module, "chunk_document", "chunk"),
+        (Ingestor, "_existing", "SQL: dedupe check / store rows / publish"),
+        (Ingestor, "_store", "SQL: dedupe check / store rows / publish"),
+        (Ingestor, "_mark_ready", "SQL: dedupe check / store rows / publish"),
+        (KnowledgeBase, "embed_and_add", "embed_and_add"),
+        (embedder_cls, "embed_documents", "  embedder.embed_documents"),
+        (FaissIndex, "add", "  FaissIndex.add"),
+        (KnowledgeBase, "chunk_texts", "chunk_texts (SQL read-back; embed_and_add + BM25)"),
+        (KnowledgeBase, "ready_chunk_ids", "ready_chunk_ids (SQL)"),
+        (KnowledgeBase, "repair", "repair (open)"),
+        (FaissIndex, "load", "  FaissIndex.load"),
+        (BM25Index, "load", "  BM25Index.load (incl. sha256 check)"),
+        (FaissIndex, "remove", "FaissIndex.remove"),
+        (KnowledgeBase, "persist", "persist"),
+        (FaissIndex, "fit_structure", "  FaissIndex.fit_structure (Flat->IVF)"),
+        (FaissIndex, "save", "  FaissIndex.save (also 30 s checkpoints)"),
+        (KnowledgeBase, "_build_bm25", "  _build_bm25 (SQL read-back + BM25Index.build)"),
+        (BM25Index, "build", "    BM25Index.build (tokenize + index)"),
+        (BM25Index, "save", "  BM25Index.save"),
+    ]
+
+
+# -- embedders shared by the three systems -----------------------------------------------------
+class QueryEncoder:
+    """The one query-embedding function every system calls: live model or cached vectors."""
+
+    def __init__(self, model: SentenceTransformerEmbedder) -> None:
+        self.model = model
+        self.cache: dict[str, np.ndarray] = {}
+        self.live = False
+        self.calls = 0
+
+    def embed(self, text: str) -> np.ndarray:
+        self.calls += 1
+        if self.live:
+            return self.model.embed_query(text)
+        return self.cache[text]
+
+
+class LookupEmbedder:
+    """verirag Embedder over precomputed vectors: documents by text lookup, queries via qe."""
+
+    def __init__(self, vectors: dict[str, np.ndarray], qe: QueryEncoder, dim: int) -> None:
+        self.vectors = vectors
+        self.qe = qe
+        self._dim = dim
+
+    @property
+    def model_id(self) -> str:
+        return f"bench-lookup:all-MiniLM-L6-v2:{self._dim}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def embed_documents(self, texts: Sequence[str], *, batch_size: int = 64,
+                        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), dtype="float32")
+        out = np.stack([self.vectors[t] for t in texts]).astype("float32", copy=False)
+        if progress:
+            progress(len(texts), len(texts))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.qe.embed(text)
+
+
+def langchain_embeddings(model: SentenceTransformerEmbedder, qe: QueryEncoder) -> Any:
+    from langchain_core.embeddings import Embeddings
+
+    class LocalSTEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return model.embed_documents(list(texts), batch_size=64).tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return qe.embed(text).tolist()
+
+    return LocalSTEmbeddings()
+
+
+def llamaindex_embedding(model: SentenceTransformerEmbedder, qe: QueryEncoder) -> Any:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    class LocalSTEmbedding(BaseEmbedding):
+        """HuggingFace-style wrapper over the same local SentenceTransformer (no network)."""
+
+        @classmethod
+        def class_name(cls) -> str:
+            return "LocalSTEmbedding"
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return qe.embed(query).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return model.embed_documents([text])[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return model.embed_documents(texts, batch_size=64).tolist()
+
+    # Same batch as verirag's embed_documents (LlamaIndex's default would be 10).
+    return LocalSTEmbedding(model_name="local all-MiniLM-L6-v2", embed_batch_size=64)
+
+
+# -- corpus -----------------------------------------------------------------------------------
+@dataclass
+class Chunked:
+    """Chunks in ingest order, as verirag's own pipeline cuts them from ``files``."""
+
+    files: list[Path] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # embedding_text: what every system embeds
+    raw: list[str] = field(default_factory=list)  # the chunk text alone
+    heads: list[tuple[str, ...]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add_file(self, path: Path, pack: Pack, max_bytes: int) -> int:
+        start = time.perf_counter()
+        try:
+            doc = load_document(path, max_bytes=max_bytes, name=path.name)
+        except DocumentRejected:
+            return 0
+        doc, _ = redact_document(doc, pack.redaction)
+        drafts = chunk_document(doc, pack.chunking)
+        self.seconds += time.perf_counter() - start
+        if not drafts:
+            return 0
+        self.files.append(path)
+        for d in drafts:
+            self.texts.append(embedding_text(path.name, d.heading_path, d.text))
+            self.raw.append(d.text)
+            self.heads.append(tuple(d.heading_path))
+        return len(drafts)
+
+
+def corpus_records(evalsets: Path) -> list[dict[str, str]]:
+    """Records of every evalset corpus, deduplicated by text, interleaved across sets."""
+    per_set: list[list[dict[str, str]]] = []
+    seen: set[str] = set()
+    for path in sorted(evalsets.glob("*/corpus.jsonl")):
+        rows = []
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                text = (rec.get("text") or "").strip()
+                if text and text not in seen:
+                    seen.add(text)
+                    rows.append({"title": str(rec.get("title") or rec.get("id") or ""),
+                                 "text": text})
+        per_set.append(rows)
+    out: list[dict[str, str]] = []
+    for i in range(max((len(r) for r in per_set), default=0)):
+        out.extend(rows[i] for rows in per_set if i < len(rows))
+    return out
+
+
+def build_e2e_corpus(target: int, workdir: Path, pack: Pack, max_bytes: int,
+                     evalsets: Path) -> Chunked:
+    """Bundled pack documents, then evalset records (8 per Markdown file) up to ``target``."""
+    chunked = Chunked()
+    names: set[str] = set()
+    for path in sorted(ROOT.glob("domains/*/docs/*")):
+        if path.is_file() and not path.name.startswith(".") and path.name not in names:
+            names.add(path.name)
+            chunked.add_file(path, pack, max_bytes)
+            if len(chunked.texts) >= target:
+                return chunked
+    records = corpus_records(evalsets)
+    docs = workdir / "e2e-docs"
+    docs.mkdir(parents=True)
+    for n, start in enumerate(range(0, len(records), 8), 1):
+        body = "\n\n".join(f"# {r['title']}\n\n{r['text']}" for r in records[start:start + 8])
+        path = docs / f"records-{n:04d}.md"
+        path.write_text(body + "\n", encoding="utf-8")
+        chunked.add_file(path, pack, max_bytes)
+        if len(chunked.texts) >= target:
+            break
+    return chunked
+
+
+def build_synthetic(target: int, base: Chunked, base_vecs: np.ndarray, workdir: Path,
+                    pack: Pack, max_bytes: int, per_doc: int, sigma: float,
+                    seed: int) -> tuple[Chunked, np.ndarray]:
+    """N chunks cycling the base texts, each under a unique heading, with noisy base vectors."""
+    folder = workdir / f"syn-{target}"
+    folder.mkdir(parents=True)
+    chunked = Chunked()
+    base_of: list[int] = []
+    j = 0
+    n_doc = 0
+    while len(chunked.texts) < target:
+        n_doc += 1
+        sections = []
+        for _ in range(per_doc):
+            sections.append(f"## Part {j}\n\n{base.raw[j % len(base.raw)]}")
+            j += 1
+        path = folder / f"syn-{n_doc:05d}.md"
+        path.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
+        before = len(chunked.texts)
+        chunked.add_file(path, pack, max_bytes)
+        for head in chunked.heads[before:]:
+            label = head[-1] if head else ""
+            part = label.rsplit(" ", 1)[-1]
+            base_of.append(int(part) % len(base.raw) if part.isdigit() else len(base_of))
+    rng = np.random.default_rng(seed)
+    vecs = base_vecs[np.asarray(base_of) % len(base_vecs)]
+    vecs = vecs + rng.normal(0.0, sigma, size=vecs.shape).astype("float32")
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    return chunked, np.ascontiguousarray(vecs, dtype="float32")
+
+
+def load_queries(evalsets: Path, n: int) -> list[str]:
+    per_set: list[list[str]] = []
+    for path in sorted(evalsets.glob("*/questions.jsonl")):
+        qs = []
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                q = rec.get("question") or (rec.get("turns") or [{}])[0].get("question")
+                if q:
+                    qs.append(str(q))
+        per_set.append(qs)
+    out: list[str] = []
+    seen: set[str] = set()
+    for i in range(max((len(q) for q in per_set), default=0)):
+        for qs in per_set:
+            if i < len(qs) and qs[i] not in seen:
+                seen.add(qs[i])
+                out.append(qs[i])
+    return out[:n]
+
+
+# -- timing -----------------------------------------------------------------------------------
+@dataclass
+class QueryStats:
+    n: int
+    p50_ms: float
+    p95_ms: float
+    recall: float | None = None
+    embed_calls: float | None = None
+
+
+def time_queries(fn: Callable[[str], list[str]], queries: list[str], budget_s: float,
+                 min_n: int, qe: QueryEncoder, exact: dict[str, set[str]] | None) -> QueryStats:
+    """Latency of ``fn`` per query; stops after ``budget_s`` once ``min_n`` queries ran."""
+    for q in queries[:3]:  # warm-up, not counted
+        fn(q)
+    lat: list[float] = []
+    hits = 0.0
+    calls_before = qe.calls
+    start = time.perf_counter()
+    for q in queries:
+        t0 = time.perf_counter()
+        texts = fn(q)
+        lat.append(time.perf_counter() - t0)
+        if exact is not None:
+            hits += len(exact[q] & set(texts)) / max(1, len(exact[q]))
+        if len(lat) >= min_n and time.perf_counter() - start > budget_s:
+            break
+    n = len(lat)
+    return QueryStats(n, 1000 * pct(lat, 50), 1000 * pct(lat, 95),
+                      hits / n if exact is not None else None, (qe.calls - calls_before) / n)
+
+
+def exact_top_k(vecs: np.ndarray, texts: list[str], qe: QueryEncoder,
+                queries: list[str]) -> dict[str, set[str]]:
+    out = {}
+    for q in queries:
+        scores = vecs @ qe.cache[q]
+        top = np.argpartition(-scores, K)[:K]
+        out[q] = {texts[i] for i in top}
+    return out
+
+
+def passage_texts(result: Any) -> list[str]:
+    return [embedding_text(p.doc_name, p.heading_path, p.text) for p in result.passages]
+
+
+# -- the three systems ------------------------------------------------------------------------
+def open_kb(settings: Settings, pack: Pack, embedder: Any) -> KnowledgeBase:
+    """What ``app.services.Runtime.kb`` does, with the embedder chosen by the benchmark."""
+    engine = make_engine(settings.db_url)
+    return KnowledgeBase.open(pack, engine, settings.index_dir, embedder,
+                              flat_index_max=settings.flat_index_max)
+
+
+@dataclass
+class Row:
+    label: str
+    chunks: int
+    seconds: float
+    note: str = ""
+    rss: float = float("nan")
+
+    @property
+    def rate(self) -> float:
+        return self.chunks / self.seconds if self.seconds else float("nan")
+
+
+def fmt_ingest(rows: list[Row], ref: Row) -> list[str]:
+    out = [f"  {'system':<44} {'chunks':>7} {'seconds':>8} {'chunks/s':>9} {'x verirag':>9}"
+           f" {'+RSS MB':>8}  note"]
+    for r in rows:
+        ratio = r.rate / ref.rate if ref.rate else float("nan")
+        out.append(f"  {r.label:<44} {r.chunks:>7} {r.seconds:>8.2f} {r.rate:>9.0f} "
+                   f"{ratio:>8.2f}x {r.rss:>8.0f}  {r.note}")
+    return out
+
+
+def fmt_queries(rows: list[tuple[str, QueryStats | None, QueryStats | None]],
+                ref_label: str) -> list[str]:
+    ref_ex = next(e for label, e, _ in rows if label == ref_label)
+    ref_in = next(i for label, _, i in rows if label == ref_label)
+    out = [f"  {'system (k=5, one query at a time)':<34} |{'excl. query embedding':^40}|"
+           f"{'incl. query embedding (live model)':^38}",
+           f"  {'':<34} | {'n':>4} {'p50 ms':>7} {'p95 ms':>7} {'x ref':>6} {'rec@5':>6} "
+           f"{'emb/q':>5} | {'n':>4} {'p50 ms':>7} {'p95 ms':>7} {'x ref':>6} {'emb/q':>5}"]
+    for label, ex, inc in rows:
+        line = f"  {label:<34} |"
+        if ex is not None and ref_ex is not None:
+            rec = f"{ex.recall:.3f}" if ex.recall is not None else "n/a"
+            line += (f" {ex.n:>4} {ex.p50_ms:>7.2f} {ex.p95_ms:>7.2f} "
+                     f"{ex.p50_ms / ref_ex.p50_ms:>5.2f}x {rec:>6} {ex.embed_calls:>5.2f} |")
+        else:
+            line += f"{'-':^40}|"
+        if inc is not None and ref_in is not None:
+            line += (f" {inc.n:>4} {inc.p50_ms:>7.2f} {inc.p95_ms:>7.2f} "
+                     f"{inc.p50_ms / ref_in.p50_ms:>5.2f}x {inc.embed_calls:>5.2f}")
+        else:
+            line += f"{'-':^38}"
+        out.append(line)
+    return out
+
+
+# -- phases -----------------------------------------------------------------------------------
+def phase_e2e(args: argparse.Namespace, work: Path, pack: Pack, model: SentenceTransformerEmbedder,
+              qe: QueryEncoder, report: list[str]) -> tuple[Chunked, np.ndarray]:
+    settings = load_settings(home=work / "home-e2e")
+    corpus = build_e2e_corpus(args.e2e_size, work, pack, settings.max_upload_bytes, args.evalsets)
+    n = len(corpus.texts)
+    say(f"end-to-end corpus: {len(corpus.files)} files, {n} chunks; embedding with the model")
+
+    t0 = time.perf_counter()
+    base_vecs = model.embed_documents(corpus.texts, batch_size=64)
+    model_row = Row("model only: embed_documents (batch 64)", n, time.perf_counter() - t0,
+                    "the base vectors for phase 2")
+    rows = [model_row]
+
+    release_memory()
+    rss0 = rss_mb()
+    kb = open_kb(settings, pack, model)
+    prof = Profile()
+    say("verirag Ingestor (real embedder)")
+    with prof.patch(kb_targets(SentenceTransformerEmbedder)):
+        t0 = time.perf_counter()
+        rep = Ingestor(kb, max_bytes=settings.max_upload_bytes).ingest(corpus.files)
+        secs = time.perf_counter() - t0
+    stats = kb.stats()
+    if stats["chunks"] != n:
+        say(f"WARNING: verirag indexed {stats['chunks']} chunks, the others get {n}")
+    vr = Row("(a) verirag Ingestor.ingest(files)", stats["chunks"], secs,
+             f"{rep.summary}; incl. parse+redact+chunk", rss_mb() - rss0)
+    rows.append(vr)
+    del kb
+    release_memory()
+
+    say("LangChain FAISS.from_texts")
+    from langchain_community.vectorstores import FAISS
+
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    lc = FAISS.from_texts(corpus.texts, langchain_embeddings(model, qe))
+    rows.append(Row("(b) LangChain FAISS.from_texts", n, time.perf_counter() - t0,
+                    "given verirag's chunk texts", rss_mb() - rss0))
+    del lc
+    release_memory()
+
+    say("LlamaIndex VectorStoreIndex(nodes)")
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.schema import TextNode
+
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    nodes = [TextNode(text=t, id_=f"n{i}") for i, t in enumerate(corpus.texts)]
+    li = VectorStoreIndex(nodes, embed_model=llamaindex_embedding(model, qe))
+    rows.append(Row("(c) LlamaIndex VectorStoreIndex(nodes)", n, time.perf_counter() - t0,
+                    "given verirag's chunk texts; embed_batch_size=64", rss_mb() - rss0))
+    del li, nodes
+    release_memory()
+
+    report.append(f"== 1. End-to-end ingest INCLUDING embedding with the real model "
+                  f"({n} chunks, {len(corpus.files)} files)   [load {load_avg()}]")
+    report.extend(fmt_ingest(rows, vr))
+    report.append(f"  verirag parse+redact+chunk of the same files (done once more beforehand to "
+                  f"hand the others the same texts): {corpus.seconds:.2f} s")
+    report.append("  verirag ingest breakdown (wall time inside; nested lines are included "
+                  "in the line above them):")
+    report.extend(prof.lines(vr.seconds))
+    report.append("")
+    return corpus, base_vecs
+
+
+@dataclass
+class SizeRun:
+    """Shared state of one phase-2 size: the corpus, its vectors and the collected rows."""
+
+    size: int
+    args: argparse.Namespace
+    work: Path
+    pack: Pack
+    settings: Settings
+    model: SentenceTransformerEmbedder
+    qe: QueryEncoder
+    queries: list[str]
+    corpus: Chunked
+    vecs: np.ndarray
+    exact: dict[str, set[str]]
+    ingest_rows: list[Row] = field(default_factory=list)
+    qrows: list[tuple[str, QueryStats | None, QueryStats | None]] = field(default_factory=list)
+    maint: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.corpus.texts)
+
+    def measure(self, label: str, fn: Callable[[str], list[str]], live: bool = True,
+                recall: bool = True) -> None:
+        say(f"size {self.size}: queries, {label}")
+        a, qe = self.args, self.qe
+        qe.live = False
+        ex = time_queries(fn, self.queries, a.query_budget_s, a.min_queries, qe,
+                          self.exact if recall else None)
+        inc = None
+        if live:
+            qe.live = True
+            try:
+                inc = time_queries(fn, self.queries, a.query_budget_s, a.min_queries, qe, None)
+            finally:
+                qe.live = False
+        self.qrows.append((label, ex, inc))
+
+
+def verirag_queries(run: SizeRun, kb: KnowledgeBase) -> None:
+    retriever = Retriever(kb)
+    run.measure("(a) verirag Retriever hybrid",
+                lambda q: passage_texts(retriever.search(q, k=K, mode="hybrid")), recall=False)
+    run.measure("(a) verirag Retriever dense",
+                lambda q: passage_texts(retriever.search(q, k=K, mode="dense")))
+    id_text = kb.chunk_texts(sorted(kb.dense.ids()))
+    run.measure("(a) verirag FaissIndex.search only",
+                lambda q: [id_text[i] for i, _ in kb.dense.search(run.qe.embed(q), K)],
+                live=False)
+
+
+def bench_verirag(run: SizeRun) -> tuple[Row, Profile]:
+    release_memory()
+    lookup = dict(zip(run.corpus.texts, run.vecs, strict=True))
+    rss0 = rss_mb()
+    embedder = LookupEmbedder(lookup, run.qe, run.model.dim)
+    kb = open_kb(run.settings, run.pack, embedder)
+    prof = Profile()
+    say(f"size {run.size}: verirag Ingestor ({len(run.corpus.files)} files, {run.n} chunks)")
+    with prof.patch(kb_targets(LookupEmbedder)):
+        t0 = time.perf_counter()
+        Ingestor(kb, max_bytes=run.settings.max_upload_bytes).ingest(run.corpus.files)
+        secs = time.perf_counter() - t0
+    stats = kb.stats()
+    if stats["chunks"] != run.n:
+        say(f"WARNING: verirag indexed {stats['chunks']} chunks, the others get {run.n}")
+    row = Row("(a) verirag Ingestor.ingest(files)", stats["chunks"], secs,
+              f"{len(run.corpus.files)} files; FAISS {kb.dense.kind}; SQLite+FAISS+BM25 on disk",
+              rss_mb() - rss0)
+    verirag_queries(run, kb)
+
+    # Delete one document, then reopen from a fresh engine (KnowledgeBase.open = repair check).
+    docs = kb.documents()
+    victim = docs[len(docs) // 2]
+    dprof = Profile()
+    with dprof.patch(kb_targets(LookupEmbedder)):
+        t0 = time.perf_counter()
+        kb.delete_document(victim.id)
+        del_s = time.perf_counter() - t0
+    run.maint.append(f"  verirag delete_document (one doc of {victim.chunk_count} chunks, "
+                     f"{run.n} in the base): {del_s:.2f} s")
+    run.maint.extend(dprof.lines(del_s))
+    kb.engine.dispose()
+    del kb
+    release_memory()
+    oprof = Profile()
+    repaired = _CaptureRepairs()
+    with oprof.patch(kb_targets(LookupEmbedder)), repaired:
+        t0 = time.perf_counter()
+        kb2 = open_kb(run.settings, run.pack, embedder)
+        open_s = time.perf_counter() - t0
+    stats = kb2.stats()
+    ok = stats["chunks"] == stats["vectors"] == run.n - victim.chunk_count
+    run.maint.append(f"  verirag reopen (KnowledgeBase.open = repair check, fresh engine): "
+                     f"{open_s:.2f} s; repair needed: {'yes' if repaired.seen else 'no'}; "
+                     f"consistent: {ok} ({stats['vectors']} vectors)")
+    run.maint.extend(oprof.lines(open_s))
+    kb2.engine.dispose()
+    return row, prof
+
+
+def bench_langchain(run: SizeRun) -> Row:
+    from langchain_community.vectorstores import FAISS
+
+    release_memory()
+    say(f"size {run.size}: LangChain FAISS.from_embeddings")
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    lc = FAISS.from_embeddings(zip(run.corpus.texts, list(run.vecs), strict=True),
+                               langchain_embeddings(run.model, run.qe))
+    row = Row("(b) LangChain FAISS.from_embeddings", run.n, time.perf_counter() - t0,
+              "in memory (IndexFlatL2)", rss_mb() - rss0)
+    run.measure("(b) LangChain FAISS.similarity_search",
+                lambda q: [d.page_content for d in lc.similarity_search(q, k=K)])
+    t0 = time.perf_counter()
+    lc.save_local(str(run.work / f"lc-{run.size}"))
+    run.maint.append(f"  LangChain FAISS.save_local (to set against verirag's on-disk ingest): "
+                     f"{time.perf_counter() - t0:.2f} s")
+    return row
+
+
+def bench_llamaindex(run: SizeRun) -> Row:
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.schema import TextNode
+
+    release_memory()
+    say(f"size {run.size}: LlamaIndex VectorStoreIndex(nodes with embeddings)")
+    embed_model = llamaindex_embedding(run.model, run.qe)
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    nodes = [TextNode(text=t, id_=f"n{i}", embedding=v.tolist())
+             for i, (t, v) in enumerate(zip(run.corpus.texts, run.vecs, strict=True))]
+    index = VectorStoreIndex(nodes, embed_model=embed_model)
+    row = Row("(c) LlamaIndex VectorStoreIndex(nodes)", run.n, time.perf_counter() - t0,
+              "in memory (SimpleVectorStore); incl. TextNode creation", rss_mb() - rss0)
+    del nodes
+    retriever = index.as_retriever(similarity_top_k=K)
+    run.measure("(c) LlamaIndex retriever.retrieve",
+                lambda q: [r.node.get_content() for r in retriever.retrieve(q)])
+    if run.args.li_persist:
+        t0 = time.perf_counter()
+        index.storage_context.persist(persist_dir=str(run.work / f"li-{run.size}"))
+        run.maint.append(f"  LlamaIndex storage_context.persist: {time.perf_counter() - t0:.2f} s")
+    return row
+
+
+def phase_size(size: int, args: argparse.Namespace, work: Path, pack: Pack,
+               base: Chunked, base_vecs: np.ndarray, model: SentenceTransformerEmbedder,
+               qe: QueryEncoder, queries: list[str], report: list[str]) -> None:
+    settings = load_settings(home=work / f"home-{size}")
+    say(f"size {size}: writing and chunking the synthetic corpus")
+    corpus, vecs = build_synthetic(size, base, base_vecs, work, pack, settings.max_upload_bytes,
+                                   args.chunks_per_doc, args.sigma, args.seed)
+    run = SizeRun(size, args, work, pack, settings, model, qe, queries, corpus, vecs,
+                  exact_top_k(vecs, corpus.texts, qe, queries))
+    vr, prof = bench_verirag(run)
+    run.ingest_rows.append(vr)
+    run.ingest_rows.append(bench_langchain(run))
+    release_memory()
+    run.ingest_rows.append(bench_llamaindex(run))
+    release_memory()
+
+    report.append(f"== 2. n = {run.n} chunks ({len(corpus.files)} files), PRECOMPUTED vectors "
+                  f"shared by all three   [load {load_avg()}]")
+    report.append("  insert / index build (no embedding):")
+    report.extend(fmt_ingest(run.ingest_rows, vr))
+    report.append(f"  verirag parse+redact+chunk of the same files (run once more beforehand to "
+                  f"hand the others the same texts): {corpus.seconds:.2f} s")
+    report.append("  verirag ingest breakdown:")
+    report.extend(prof.lines(vr.seconds))
+    report.append("  queries (x ref = p50 / p50 of 'verirag Retriever dense'; rec@5 = overlap "
+                  "with exact top-5 on the same vectors; emb/q = query-embedding calls per query):")
+    report.extend(fmt_queries(run.qrows, "(a) verirag Retriever dense"))
+    report.append("  maintenance:")
+    report.extend(run.maint)
+    report.append("")
+
+
+class _CaptureRepairs(logging.Handler):
+    """Notices the warning ``KnowledgeBase.open`` logs when it had to repair something."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "repaired" in record.getMessage():
+            self.seen = True
+
+    def __enter__(self) -> _CaptureRepairs:
+        logging.getLogger("knowledge.kb").addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("knowledge.kb").removeHandler(self)
+
+
+# -- main -------------------------------------------------------------------------------------
+def machine_lines(model: SentenceTransformerEmbedder) -> list[str]:
+    import faiss
+    import langchain_community
+    import llama_index.core
+    import torch
+
+    mem = "?"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    cpu = platform.processor() or "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return [
+        f"machine: {os.cpu_count()} CPUs ({cpu}), RAM {mem}, torch threads "
+        f"{torch.get_num_threads()}, python {platform.python_version()}",
+        f"versions: faiss {faiss.__version__}, langchain-community "
+        f"{langchain_community.__version__}, llama-index-core {llama_index.core.__version__}, "
+        f"torch {torch.__version__}",
+        f"embedder: {model.path} (dim {model.dim}, CPU)",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="10000,100000", help="chunk counts for phase 2")
+    p.add_argument("--queries", type=int, default=200, help="queries per system and mode")
+    p.add_argument("--e2e-size", type=int, default=2000,
+                   help="chunks for the end-to-end ingest (also the base set of phase 2)")
+    p.add_argument("--quick", action="store_true",
+                   help="sizes 2000,10000, e2e 1000 chunks, 100 queries")
+    p.add_argument("--query-budget-s", type=float, default=30.0,
+                   help="stop a query run after this long once --min-queries ran")
+    p.add_argument("--min-queries", type=int, default=20)
+    p.add_argument("--chunks-per-doc", type=int, default=200,
+                   help="sections per synthetic document in phase 2")
+    p.add_argument("--sigma", type=float, default=0.015,
+                   help="gaussian noise per dimension added to base vectors (then renormalised)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--pack", default="finance", help="pack whose chunking/retrieval is used")
+    p.add_argument("--evalsets", type=Path, default=DEFAULT_EVALSETS)
+    p.add_argument("--li-persist", action="store_true",
+                   help="also time LlamaIndex storage_context.persist (JSON; slow at 100k)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary VERIRAG_HOME")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes, args.e2e_size, args.queries = "2000,10000", 1000, 100
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+
+    logging.basicConfig(level=logging.ERROR)
+    work = Path(tempfile.mkdtemp(prefix="verirag-bench-"))
+    os.environ["VERIRAG_HOME"] = str(work / "home")
+    started = time.perf_counter()
+    report: list[str] = []
+    try:
+        load_start = load_avg()
+        model = SentenceTransformerEmbedder(default_embedder(), device="cpu")
+        pack = load_pack(args.pack)
+        qe = QueryEncoder(model)
+        queries = load_queries(args.evalsets, args.queries)
+        say(f"embedding {len(queries)} queries once with the model")
+        qlat = []
+        for q in queries[:3]:
+            model.embed_query(q)
+        for q in queries:
+            t0 = time.perf_counter()
+            qe.cache[q] = model.embed_query(q)
+            qlat.append(time.perf_counter() - t0)
+        report.extend(machine_lines(model))
+        report.append(f"pack: {pack.name} (chunk_size {pack.chunking.chunk_size}, retrieval "
+                      f"{pack.retrieval.mode}, fetch_k {pack.retrieval.fetch_k}); "
+                      f"flat_index_max {load_settings().flat_index_max}; k = {K}; "
+                      f"{len(queries)} queries from {args.evalsets}")
+        report.append(f"command: kb_bench {' '.join(argv if argv is not None else sys.argv[1:])}")
+        report.append(f"load average at start: {load_start}")
+        report.append(f"model query embedding alone: p50 {1000 * pct(qlat, 50):.2f} ms, "
+                      f"p95 {1000 * pct(qlat, 95):.2f} ms ({len(qlat)} queries)")
+        report.append("")
+        base, base_vecs = phase_e2e(args, work, pack, model, qe, report)
+        for size in sizes:
+            phase_size(size, args, work, pack, base, base_vecs, model, qe, queries, report)
+        report.append(f"total wall time {time.perf_counter() - started:.0f} s; "
+                      f"load average at end: {load_avg()}")
+    finally:
+        if args.keep:
+            say(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print("\n".join(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

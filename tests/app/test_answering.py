@@ -1,0 +1,95 @@
+"""Answers from the bundled packs with the real models: grounded, cited, or refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.services import Runtime
+from domains import bundled_packs_dir
+
+PACKS = ["medical", "finance", "legal"]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def _questions(pack: str) -> list[dict]:
+    path = bundled_packs_dir() / pack / "eval" / "questions.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.slow
+def test_generated_answer_cites_the_passage_holding_the_fact(runtime: Runtime) -> None:
+    answerer = runtime.answerer("medical")
+    assert answerer.generator is not None, "medical answers with the generator"
+    streamed: list[str] = []
+    answer = answerer.answer(
+        "What is the target INR for a patient with atrial fibrillation on warfarin?",
+        on_token=streamed.append)
+    assert streamed, "tokens are streamed as they are generated"
+    assert answer.decision == "answer"
+    assert answer.sentences and all(s.citations for s in answer.sentences)
+    cited = answer.cited_passages()
+    assert {p.doc_name for _, p in cited} == {"anticoagulation-protocol.pdf"}
+    assert "2.0-3.0" in answer.text
+    assert any("2.0-3.0" in p.text for _, p in cited)
+    assert answer.disclaimer, "the medical pack requires its disclaimer"
+
+
+@pytest.mark.slow
+def test_question_the_documents_do_not_cover_is_refused(runtime: Runtime) -> None:
+    answer = runtime.answerer("medical").answer(
+        "How much does visitor parking cost per day at the hospital?")
+    assert answer.decision == "refuse"
+    assert answer.text == runtime.pack("medical").refusal_message
+    assert answer.sources == [] and answer.cited == []
+
+
+def test_chinese_question_gets_a_chinese_cited_answer(runtime: Runtime) -> None:
+    answer = runtime.answerer("medical", with_generator=False).answer("Morse评分多少分为高危？")
+    assert answer.decision == "answer"
+    assert "45" in answer.text
+    assert {p.doc_name for _, p in answer.cited_passages()} == {"fall-prevention-zh.md"}
+
+
+def test_chinese_out_of_scope_question_is_refused_in_chinese(runtime: Runtime) -> None:
+    answer = runtime.answerer("medical", with_generator=False).answer(
+        "新生儿黄疸达到什么胆红素水平需要光疗？")
+    assert answer.decision == "refuse"
+    assert answer.text == runtime.pack("medical").refusal_message_zh
+
+
+@pytest.mark.parametrize("pack", PACKS)
+def test_pack_eval_questions_are_answered_from_the_right_passage(runtime: Runtime,
+                                                                 pack: str) -> None:
+    """Quality floor on each pack's own questions (extractive, so no model variance).
+
+    Measured when written: 13-15 of 16 answerable questions cite the passage holding the
+    evidence, and 1-4 of 4 unanswerable ones are refused. The floors below catch regressions.
+    """
+    answerer = runtime.answerer(pack, with_generator=False)
+    grounded = refused = 0
+    items = _questions(pack)
+    answerable = [q for q in items if q.get("answerable", True)]
+    unanswerable = [q for q in items if not q.get("answerable", True)]
+    for q in answerable:
+        answer = answerer.answer(q["question"])
+        for sentence in answer.sentences:  # every kept sentence is cited, whatever the question
+            assert sentence.citations
+        cited = " ".join(_norm(p.text) for _, p in answer.cited_passages())
+        grounded += _norm(q["evidence"]) in cited
+    for q in unanswerable:
+        refused += answerer.answer(q["question"]).decision == "refuse"
+    assert grounded >= 0.6 * len(answerable), f"{grounded}/{len(answerable)} grounded"
+    assert refused >= 1, f"{refused}/{len(unanswerable)} refused"
+
+
+def test_every_bundled_document_was_indexed(runtime: Runtime) -> None:
+    for pack in PACKS:
+        docs = runtime.kb(pack).documents()
+        on_disk = {p.name for p in Path(runtime.pack(pack).docs_dir).iterdir() if p.is_file()}
+        assert {d.name for d in docs if d.status == "ready"} == on_disk
