@@ -63,7 +63,10 @@ class Runtime:
         generator = None
         if with_generator and pack.generation.mode == "generate":
             generator = self.models.generator(pack.models.generator_path)
-        return Answerer(pack, Retriever(kb), generator, kb.embedder)
+        return Answerer(pack, self.retriever(name), generator, kb.embedder)
+
+    def retriever(self, name: str) -> Retriever:
+        return Retriever(self.kb(name), reranker=self.models.reranker())
 
     def ensure_bundled_indexed(self, status: StatusFn | None = None) -> dict[str, IngestReport]:
         """First run: index each pack's sample documents into an empty knowledge base."""

@@ -36,6 +36,9 @@ class RetrievalConfig(_Strict):
     )
     top_k: int = Field(4, ge=1, le=50, description="Passages shown to the model and cited.")
     fetch_k: int = Field(30, ge=1, le=500, description="Candidates per retriever before fusion.")
+    rerank_k: int = Field(
+        20, ge=1, le=200, description="Fused candidates the reranker (if configured) re-orders."
+    )
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in RRF fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in RRF fusion.")
     min_score: float = Field(
@@ -113,6 +116,33 @@ class SlotConfig(_Strict):
     patterns: list[str] = Field(default_factory=list, description="Regexes; group 1 is the value.")
     use: Literal["expand", "filter", "none"] = "expand"
     required_for: list[str] = Field(default_factory=list, description="Intents needing this slot.")
+    description_zh: str = Field(
+        "", description="The description in Chinese: clarifying questions in zh name the slot "
+        "with it, and a zh command to forget the slot ('不考虑年龄') is recognised by its words.")
+    entity: bool = Field(
+        False, description="A thing the conversation is about (a drug, a company, a contract): "
+        "a follow-up's 'it' / '它' is replaced by this slot's value.")
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regex: {exc}") from exc
+        return value
+
+
+class IntentConfig(_Strict):
+    """A kind of question that needs particular slots before it can be answered safely."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = Field(
+        min_length=1, description="Plain words for clarifying questions: 'To answer about ...'.")
+    description_zh: str = Field("", description="The same in Chinese.")
+    patterns: list[str] = Field(
+        min_length=1, description="Regexes, matched case-insensitively; any match is the intent.")
 
     @field_validator("patterns")
     @classmethod
@@ -152,6 +182,20 @@ class Pack(_Strict):
     slots: list[SlotConfig] = Field(default_factory=list)
     models: ModelOverrides = Field(default_factory=ModelOverrides)
     root: Path
+    intents: list[IntentConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _required_intents_declared(self) -> Pack:
+        """A ``required_for`` naming an undeclared intent would silently never ask."""
+        declared = {i.name for i in self.intents}
+        for slot in self.slots:
+            for intent in slot.required_for:
+                if intent not in declared:
+                    raise ValueError(
+                        f"slot '{slot.name}' is required_for intent '{intent}', which no "
+                        f"[[intents]] section declares (declared: "
+                        f"{', '.join(sorted(declared)) or 'none'})")
+        return self
 
     @property
     def docs_dir(self) -> Path:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from domains.pack import RetrievalConfig
 from knowledge.index.fusion import rrf_fuse
 from knowledge.kb import KnowledgeBase, embedding_text
+from knowledge.rerank import Reranker
 from knowledge.store import ChunkRow, DocumentRow
 from knowledge.text.tokenize import coverage
 from knowledge.types import Passage
@@ -55,9 +56,11 @@ class RetrievalResult:
 class Retriever:
     """Searches one knowledge base according to a pack's retrieval settings."""
 
-    def __init__(self, kb: KnowledgeBase, cfg: RetrievalConfig | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, cfg: RetrievalConfig | None = None,
+                 reranker: Reranker | None = None) -> None:
         self.kb = kb
         self.cfg = cfg or kb.pack.retrieval
+        self.reranker = reranker
 
     def allowed_ids(self, filters: Filters) -> set[int] | None:
         if not filters.active:
@@ -89,6 +92,8 @@ class Retriever:
                    self.cfg.bm25_weight if mode != "dense" else 0.0]
         fused = rrf_fuse(rankings, weights)
         passages = self._passages([i for i, _ in fused[: fetch]], dict(fused))
+        if self.reranker is not None:
+            passages = self.reranker.rerank(query, passages[: self.cfg.rerank_k])
         passages = passages[:k]
         dense = dict(dense_hits)
         missing = [p.chunk_id for p in passages if p.chunk_id not in dense]

@@ -3,6 +3,9 @@
 Not a global: the CLI builds one registry per command and the Streamlit app keeps one in
 ``st.cache_resource``; tests share one per session. Asking twice for the same model returns
 the same object, so three packs on one base model hold one copy of its weights.
+
+``generator_backend = "openai"`` swaps the in-process model for an OpenAI-compatible server
+(vLLM with multi-LoRA); callers see the same ``Generator`` protocol either way.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from pathlib import Path
 from app.models.device import resolve_device
 from app.models.generator import Generator, TransformersGenerator
 from app.models.locate import default_generator, embedder_path, source_from_path
+from app.models.openai_compat import OpenAIGenerator
 from knowledge.embedding import SentenceTransformerEmbedder
+from knowledge.rerank import CrossEncoderReranker
+from verirag.errors import ConfigError
 from verirag.settings import Settings
 
 
@@ -22,6 +28,7 @@ class ModelRegistry:
         self.settings = settings
         self._embedders: dict[Path, SentenceTransformerEmbedder] = {}
         self._generators: dict[str, Generator] = {}
+        self._rerankers: dict[Path, CrossEncoderReranker] = {}
         self._lock = threading.Lock()
 
     @property
@@ -35,12 +42,43 @@ class ModelRegistry:
                 self._embedders[resolved] = SentenceTransformerEmbedder(resolved, self.device)
             return self._embedders[resolved]
 
+    def reranker(self, path: Path | None = None) -> CrossEncoderReranker | None:
+        """The configured cross-encoder, or None when no reranker path is set."""
+        chosen = path or self.settings.reranker_path
+        if chosen is None:
+            return None
+        resolved = Path(chosen).expanduser().resolve()
+        with self._lock:
+            if resolved not in self._rerankers:
+                self._rerankers[resolved] = CrossEncoderReranker(resolved, self.device)
+            return self._rerankers[resolved]
+
     def generator(self, path: Path | None = None) -> Generator:
+        """The generator for ``path`` (a pack's override) or the configured default."""
         chosen = path or self.settings.generator_path
+        if self.settings.generator_backend == "openai":
+            return self._openai_generator(chosen)
         source = source_from_path(chosen) if chosen else default_generator()
         key = f"{source.directory.resolve()}::{source.gguf_file}"
         with self._lock:
             if key not in self._generators:
                 self._generators[key] = TransformersGenerator(
                     source, self.device, self.settings.cache_dir)
+            return self._generators[key]
+
+    def _openai_generator(self, chosen: Path | None) -> Generator:
+        """A client of the configured server; nothing is loaded or checked on this machine.
+
+        The model name is the configured path exactly as written (what ``vllm serve PATH``
+        serves it as); with none, the client asks the server which base model it serves.
+        """
+        base_url = self.settings.openai_base_url
+        if not base_url:
+            raise ConfigError("generator_backend is 'openai' but no server is configured; set "
+                              "VERIRAG_OPENAI_BASE_URL (e.g. http://localhost:8000/v1)")
+        model = str(chosen) if chosen else None
+        key = f"openai::{base_url}::{model}"
+        with self._lock:
+            if key not in self._generators:
+                self._generators[key] = OpenAIGenerator(base_url, model)
             return self._generators[key]
