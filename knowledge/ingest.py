@@ -19,10 +19,11 @@ from sqlalchemy import delete, select
 from knowledge.chunking import chunk_document
 from knowledge.kb import KnowledgeBase
 from knowledge.loaders import load_document, supported_suffixes
+from knowledge.loaders.text import parse_plain_text
 from knowledge.locking import writer_lock
 from knowledge.redact import redact_document
 from knowledge.store import ChunkRow, DocumentRow
-from knowledge.types import ChunkDraft
+from knowledge.types import Block, ChunkDraft, ParsedDocument
 from verirag.errors import DocumentRejected
 
 Outcome = Literal["indexed", "duplicate", "replaced", "rejected"]
@@ -36,6 +37,23 @@ class FileResult:
     reason: str = ""
     chunks: int = 0
     doc_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TextDoc:
+    """In-memory text to index under ``name`` (title becomes the top heading)."""
+
+    name: str
+    text: str
+    title: str = ""
+
+    def parsed(self) -> ParsedDocument:
+        blocks = parse_plain_text(self.text)
+        if self.title.strip():
+            blocks = [Block("heading", self.title.strip(), level=1), *blocks]
+        if not blocks:
+            raise DocumentRejected(self.name, "no text found")
+        return ParsedDocument(self.name, "text/plain", blocks)
 
 
 @dataclass
@@ -102,23 +120,48 @@ class Ingestor:
                 self.kb.persist(self.kb.revision(), rebuild_bm25=True)
         return report
 
+    def ingest_texts(self, items: Iterable[TextDoc], *, tags: list[str] | None = None,
+                     on_file: Callable[[int, int, FileResult], None] | None = None,
+                     ) -> IngestReport:
+        """Ingest text that is not a file (an evaluation corpus, an API payload).
+
+        ``name`` becomes the document name, so callers can key documents by their own ids.
+        """
+        docs = list(items)
+        report = IngestReport()
+        with writer_lock(self.kb.lock_path):
+            for i, item in enumerate(docs, 1):
+                data = item.text.encode("utf-8")
+                result = self._index(item.name, hashlib.sha256(data).hexdigest(), len(data),
+                                     lambda item=item: item.parsed(), tags or [])
+                report.results.append(result)
+                if on_file:
+                    on_file(i, len(docs), result)
+            if any(r.outcome in ("indexed", "replaced") for r in report.results):
+                self.kb.persist(self.kb.revision(), rebuild_bm25=True)
+        return report
+
     def _one(self, path: Path, name: str, tags: list[str]) -> FileResult:
+        if not path.is_file():
+            return FileResult(name, "rejected", "file not found")
+        return self._index(name, sha256_file(path), path.stat().st_size,
+                           lambda: load_document(path, max_bytes=self.max_bytes, name=name), tags)
+
+    def _index(self, name: str, sha: str, size: int, parse: Callable[[], ParsedDocument],
+               tags: list[str]) -> FileResult:
         try:
-            if not path.is_file():
-                raise DocumentRejected(name, "file not found")
-            sha = sha256_file(path)
             existing = self._existing(sha)
             if existing is not None:
                 return FileResult(name, "duplicate", f"same content as '{existing}'")
-            parsed = load_document(path, max_bytes=self.max_bytes, name=name)
+            parsed = parse()
             parsed, _counts = redact_document(parsed, self.kb.pack.redaction)
             drafts = chunk_document(parsed, self.kb.pack.chunking)
             if not drafts:
                 raise DocumentRejected(name, "no text found")
         except DocumentRejected as exc:
             return FileResult(name, "rejected", exc.reason)
-        doc_id, chunk_ids = self._store(name, sha, path.stat().st_size, parsed.mime,
-                                        parsed.metadata, tags, drafts)
+        doc_id, chunk_ids = self._store(name, sha, size, parsed.mime, parsed.metadata, tags,
+                                        drafts)
         try:
             self.kb.embed_and_add(chunk_ids)
         except BaseException as exc:  # leave no half-indexed document behind, then re-raise

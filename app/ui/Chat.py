@@ -13,7 +13,7 @@ st.set_page_config(page_title="verirag", page_icon="📚", layout="wide")
 
 def show_answer(answer: Answer) -> None:
     if answer.decision == "refuse":
-        st.warning(answer.text, icon="🚫")
+        st.warning(answer.text, icon=":material/block:")
     else:
         st.markdown(answer.text.replace("$", "\\$"))
     if answer.removed_sentences:
