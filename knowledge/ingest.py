@@ -20,7 +20,6 @@ from knowledge.chunking import chunk_document
 from knowledge.kb import KnowledgeBase
 from knowledge.loaders import load_document, supported_suffixes
 from knowledge.loaders.text import parse_plain_text
-from knowledge.locking import writer_lock
 from knowledge.redact import redact_document
 from knowledge.store import ChunkRow, DocumentRow
 from knowledge.types import Block, ChunkDraft, ParsedDocument
@@ -103,7 +102,7 @@ class Ingestor:
         """Ingest files; ``names`` gives display names for temp files (uploads)."""
         files = list(iter_files(paths))
         report = IngestReport()
-        with writer_lock(self.kb.lock_path):
+        with self.kb.writing():
             last_save = time.monotonic()
             dirty = False
             for i, path in enumerate(files, 1):
@@ -129,7 +128,7 @@ class Ingestor:
         """
         docs = list(items)
         report = IngestReport()
-        with writer_lock(self.kb.lock_path):
+        with self.kb.writing():
             for i, item in enumerate(docs, 1):
                 data = item.text.encode("utf-8")
                 result = self._index(item.name, hashlib.sha256(data).hexdigest(), len(data),

@@ -7,8 +7,10 @@ orphaned vectors are dropped. So a crash at any point leaves a base that opens a
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from domains.pack import Pack
 from knowledge.embedding import Embedder
 from knowledge.index.bm25 import BM25Index
-from knowledge.index.faiss_index import FaissIndex
+from knowledge.index.faiss_index import INDEX_FILE, META_FILE, FaissIndex
 from knowledge.locking import writer_lock
 from knowledge.store import ChunkRow, DocumentRow, KnowledgeBaseRow, session_factory
 from verirag.errors import KnowledgeBaseError
@@ -66,6 +68,7 @@ class KnowledgeBase:
         self.dense = FaissIndex(embedder.dim, embedder.model_id)
         self.bm25: BM25Index | None = None
         self.loaded_revision = -1
+        self._writers = 0
         self.kb_id = self._ensure_row()
 
     # -- opening and repair ----------------------------------------------------------------
@@ -117,6 +120,7 @@ class KnowledgeBase:
     def repair(self, status: StatusFn | None = None) -> RepairReport:
         """Bring the indexes in line with SQL; caller holds the writer lock."""
         interrupted = self._fail_interrupted()
+        self._remove_dead_temp_files()
         loaded = FaissIndex.load(self.dir)
         if loaded and loaded[1].embedder_id == self.embedder.model_id:
             self.dense = loaded[0]
@@ -145,6 +149,17 @@ class KnowledgeBase:
         self.loaded_revision = revision
         return RepairReport(interrupted, len(missing), len(orphans), rebuilt)
 
+    def _remove_dead_temp_files(self) -> None:
+        """Delete what a FAISS save killed before its rename left (``.dense.faiss.PID.tmp``).
+
+        Nothing else ever removes them, and each is as large as the index. Only writers save
+        and the caller holds the writer lock, so any such file belongs to a writer that died.
+        """
+        for pattern in (f".{INDEX_FILE}.*.tmp", f".{META_FILE}.*.tmp"):
+            for path in self.dir.glob(pattern):
+                with contextlib.suppress(OSError):  # a leftover costs disk space, nothing else
+                    path.unlink()
+
     def _load_bm25(self) -> BM25Index | None:
         """The saved BM25 index, or None when absent or damaged (it is rebuilt from SQL)."""
         directory = self.dir / "bm25"
@@ -170,15 +185,33 @@ class KnowledgeBase:
             return len(stuck)
 
     def reload(self) -> None:
-        """Pick up what another process committed (cheap when nothing changed)."""
-        revision = self.revision()
-        if revision == self.loaded_revision:
+        """Pick up index files another process saved since we loaded ours.
+
+        Keyed on the revision recorded *in the files*, not the SQL revision: a writer commits
+        SQL before it saves, and a reader that compared against SQL could load the old files,
+        note the new revision and never look again. While this process is itself writing, its
+        in-memory indexes are the newest there are, so nothing is reloaded.
+        """
+        if self._writers:
+            return
+        disk = FaissIndex.stored_revision(self.dir)
+        if disk is None or disk == self.loaded_revision:
             return
         loaded = FaissIndex.load(self.dir)
         if loaded and loaded[1].embedder_id == self.embedder.model_id:
             self.dense = loaded[0]
-        self.bm25 = self._load_bm25() or self.bm25
-        self.loaded_revision = revision
+            self.bm25 = self._load_bm25() or self.bm25
+            self.loaded_revision = loaded[1].revision
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the writer lock and keep this process's searches off stale files meanwhile."""
+        with writer_lock(self.lock_path):
+            self._writers += 1
+            try:
+                yield
+            finally:
+                self._writers -= 1
 
     # -- index maintenance -----------------------------------------------------------------
     def chunk_texts(self, ids: list[int]) -> dict[int, str]:
@@ -221,7 +254,7 @@ class KnowledgeBase:
 
     def delete_document(self, doc_id: int) -> str:
         """Remove a document, its chunks and their vectors; returns the document's name."""
-        with writer_lock(self.lock_path):
+        with self.writing():
             with self.sessions.begin() as s:
                 doc = s.get(DocumentRow, doc_id)
                 if doc is None or doc.kb_id != self.kb_id:
@@ -238,7 +271,7 @@ class KnowledgeBase:
 
     def rebuild(self, progress: ProgressFn | None = None) -> int:
         """Re-embed every ready chunk from SQL into fresh indexes; returns the chunk count."""
-        with writer_lock(self.lock_path):
+        with self.writing():
             self.dense = FaissIndex(self.embedder.dim, self.embedder.model_id)
             ids = sorted(self.ready_chunk_ids())
             self.embed_and_add(ids, progress=progress)

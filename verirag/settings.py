@@ -55,7 +55,7 @@ class Settings(BaseModel):
     )
     max_upload_mb: float = Field(50.0, gt=0, description="Largest file accepted for indexing.")
     flat_index_max: int = Field(
-        50_000, gt=0, description="Above this many vectors the index switches from Flat to HNSW."
+        50_000, gt=0, description="Above this many vectors the index switches from Flat to IVF."
     )
     generator_backend: Literal["transformers", "openai"] = "transformers"
     openai_base_url: str | None = Field(

@@ -163,6 +163,14 @@ class FaissIndex:
         tmp_meta.write_text(json.dumps(meta), encoding="utf-8")
         os.replace(tmp_meta, directory / META_FILE)
 
+    @staticmethod
+    def stored_revision(directory: Path) -> int | None:
+        """The revision the saved files reflect, read from the small sidecar only."""
+        try:
+            return int(json.loads((directory / META_FILE).read_text(encoding="utf-8"))["revision"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     @classmethod
     def load(cls, directory: Path) -> tuple[FaissIndex, IndexMeta] | None:
         """The saved index and what it reflects, or None when there is none or it is unreadable.

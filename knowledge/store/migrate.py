@@ -79,6 +79,8 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> None:
     """Migrate the database to the newest revision (a no-op when it is there already)."""
+    if current_revision(engine) == head_revision():
+        return  # the usual case: no write lock, so opening never waits on a busy writer
     if engine.dialect.name in _LOCKING_DIALECTS:
         _upgrade_once(engine)  # serialised by the lock: any error here is a real one
         return

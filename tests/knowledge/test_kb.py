@@ -131,3 +131,28 @@ def test_reopen_fails_documents_left_indexing(fresh_runtime: Runtime, tmp_path: 
     # Ingesting the same file again retries it instead of calling it a duplicate.
     report = Ingestor(reopened, max_bytes=10_000_000).ingest([doc])
     assert [r.outcome for r in report.results] == ["indexed"]
+
+
+def test_a_second_reader_sees_what_a_writer_saved(fresh_runtime: Runtime, tmp_path: Path) -> None:
+    """Two handles on one knowledge base, as the UI and a CLI ingest are."""
+    writer = fresh_runtime.kb("medical")
+    reader = KnowledgeBase.open(writer.pack, writer.engine, writer.dir.parent, writer.embedder)
+    assert Retriever(reader).search("visiting hours on general wards").passages == []
+    doc = tmp_path / "visitor-policy.md"
+    doc.write_text(POLICY_V1, encoding="utf-8")
+    Ingestor(writer, max_bytes=10_000_000).ingest([doc])
+    found = Retriever(reader).search("visiting hours on general wards")
+    assert [p.doc_name for p in found.passages][:1] == ["visitor-policy.md"]
+    assert reader.loaded_revision == writer.revision()
+
+
+def test_reader_looking_between_commit_and_save_catches_up(fresh_runtime: Runtime) -> None:
+    writer = fresh_runtime.kb("medical")
+    reader = KnowledgeBase.open(writer.pack, writer.engine, writer.dir.parent, writer.embedder)
+    with writer.sessions.begin() as s:  # a writer has committed SQL, not yet saved its files
+        revision = writer.bump_revision(s)
+    Retriever(reader).search("anything")
+    assert reader.loaded_revision < revision
+    writer.persist(revision)
+    Retriever(reader).search("anything")
+    assert reader.loaded_revision == revision

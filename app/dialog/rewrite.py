@@ -1,0 +1,367 @@
+"""Follow-up questions -> standalone retrieval queries, from the dialog state alone.
+
+Retrieval sees one string, so "and in 2023?" must become "What was Northbridge's profit before
+tax in 2023?" before it is searched. The rules, in order:
+
+1. Not a follow-up (no pronoun, no elliptical opener, not very short, not the answer to a
+   clarifying question): the question is used as asked. A self-contained question names its
+   own topic; adding the previous turn's slot values would pull BM25 towards the old topic and
+   lower the key-term coverage the answerer requires (a new "single-name concentration limit"
+   question carrying "profit before tax 2022" fetches the annual report). The manager may opt
+   in with ``carry_recent_turns``: expand-slot values stated that many turns back are added.
+2. A follow-up that brings nothing but slot values ("and in 2023?", "那2022年呢？", "and for
+   rivaroxaban?", the "82" answering "How old is the patient?"): the previous standalone query
+   with each old value swapped for the new one; a value with no old one to replace is added.
+3. Any other follow-up ("what about its side effects?"): a pronoun is replaced by the most
+   recent entity value (a slot with ``entity = true``) that the previous query mentioned; then
+   the previous turn's topic is added: its expand-slot values and the key terms of its
+   standalone query (never of its answer) that the question lacks. When the previous turn
+   was itself a follow-up only what it had carried counts as topic, not its own aspect, so a
+   chain of follow-ups does not snowball; ``MAX_CARRIED_TERMS`` is a safety cap.
+
+Pure functions of (question, state, pack): call them after the turn's slots were updated and
+before the turn is appended. Left out on purpose: a model-based rewriter (slow, and a small
+model rewrites confidently wrong) and coreference across more than one turn back (the previous
+standalone query already carries older context forward).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from app.dialog.slots import (
+    SlotUpdate,
+    is_correction,
+    rule_matches,
+    slots_to_clear,
+    strip_clear_commands,
+)
+from app.dialog.state import DialogState, SlotValue, Turn
+from domains.pack import Pack, SlotConfig
+from knowledge.retrieval import Filters
+from knowledge.text.tokenize import key_terms
+
+MAX_CARRIED_TERMS = 12
+SHORT_TERMS = 2
+STRONG_PRONOUN_MAX_TERMS = 8
+WEAK_PRONOUN_MAX_TERMS = 5
+ZH_TAIL_MAX_TERMS = 3
+ENTITY_TOPIC_MAX_TERMS = 2
+_FLAGS = re.IGNORECASE
+# Not "the firm": in a law firm's questions that is the firm itself, not an earlier topic.
+_ENTITY_NOUNS = r"(?:drug|medicine|medication|company|bank|contract|agreement)"
+_EN_OPENER = re.compile(
+    r"^\W*(?:(?:and|but|so|ok(?:ay)?|then|also|well)\W+)*"
+    r"(?:(?:what|how)\s+about|what\s+of|same\s+(?:for|with|in|question)|and|also)\b\W*", _FLAGS)
+_ZH_OPENER = re.compile(r"^\W*(?:还有|那么|另外|再问一?下|同样|如果是|换成|那(?![个些样种份]))\W*")
+_ZH_TAIL = re.compile(r"呢(?=\W*$)")
+_EN_STRONG = re.compile(
+    rf"\b(?:its|their)\b|\b(?:the|this|that)\s+(?:same\s+)?{_ENTITY_NOUNS}\b|\bthe same\b"
+    r"|\b(?:this|that|these|those)\b(?=\s*(?:[?.!,;]|$|one\b|ones\b|case\b))", _FLAGS)
+_EN_WEAK = re.compile(r"\b(?:it|they|them|this|that|these|those)\b", _FLAGS)
+_ZH_PRONOUN = re.compile(r"它|(?<![尤极])其(?![他它中余实次])|(?<!应)该|这个|那个|这些|那些|上述"
+                         r"|(?<![因如彼])此(?![外时后前次])")
+# Pronouns that stand for one thing and can be replaced by it ("they" often means people).
+_EN_REPLACE = re.compile(rf"\b(?:the|this|that)\s+(?:same\s+)?{_ENTITY_NOUNS}\b|\bits\b"
+                         r"|\bit\b(?!['’]s)", _FLAGS)
+_EN_REPLACE_NOUN = re.compile(rf"\b(?:the|this|that)\s+(?:same\s+)?{_ENTITY_NOUNS}\b|\bits\b",
+                              _FLAGS)
+_ZH_REPLACE_NOUN = re.compile(
+    r"(?:该|此|这个|那个|这种|那种)(?:药物|药品|药|公司|银行|行|合同|协议)|它的")
+_ZH_REPLACE = re.compile(rf"{_ZH_REPLACE_NOUN.pattern}|它|(?<![尤极])其(?![他它中余实次])")
+# Words that carry no topic in a follow-up or a correction ("no, she is 45" asks nothing new).
+_FILLER = frozenset({
+    "also", "then", "same", "else", "instead", "again", "ok", "okay", "one", "ones", "case",
+    "please", "drug", "medicine", "medication", "company", "bank", "contract", "agreement",
+    "nope", "actually", "meant", "mean", "sorry", "wrong",
+    "correction", "said", "she", "he", "her", "him", "his", "still", "yes", "yeah", "under",
+    "regarding", "per",
+    "还有", "那么", "另外", "同样", "情况", "的话", "如果", "如果是", "换成", "不是", "不对",
+    "错了", "我是说", "其实", "应该", "那个",
+})
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
+_END_PUNCT = " \t?？。.!！"
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """The query to retrieve with, why, and which slots went into it.
+
+    ``reason`` is shown to users (CLI ``--verbose``, the UI detail panel), so it says in words
+    what was done: "follow-up (opener 'what about'): replaced 'its' with 'metformin' from turn
+    1".
+    """
+
+    query: str
+    reason: str
+    used_slots: list[str] = field(default_factory=list)
+    follow_up: bool = False
+
+
+def rewrite_query(question: str, state: DialogState, pack: Pack, *,
+                  update: SlotUpdate | None = None, carry_recent_turns: int = 0) -> Rewrite:
+    """A standalone retrieval query for ``question`` (the rules are in the module docstring).
+
+    ``update`` is what ``slots.update_slots`` returned for this message: with it a corrected
+    or cleared value is found in the last query even where no pattern matches it (an age the
+    user gave as a bare "82"). Without it, the message is re-read for corrections and clear
+    commands and old values are found by the pack patterns only.
+    """
+    text = " ".join(question.split())
+    last = state.last_turn
+    if last is None:
+        return _standalone(text, state, pack, carry_recent_turns)
+    new = {n: v for n, v in state.slots.items() if v.turn == state.next_index}
+    old = dict(update.previous) if update else {}
+    cleared = list(update.cleared) if update else slots_to_clear(text, pack.slots)
+    correction = update.correction if update else is_correction(text)
+    rest = strip_clear_commands(text) if cleared else text
+    aspect = _aspect_terms(rest, pack, new)
+    if (correction or cleared) and not aspect:
+        cue = "correction" if correction else f"forget {', '.join(cleared)}"
+        return _swap_values(rest, last, pack, new, old, cleared, cue)
+    cue = _cue(rest, last, aspect)
+    if cue is None:
+        return _standalone(rest, state, pack, carry_recent_turns)
+    if not aspect:
+        return _swap_values(rest, last, pack, new, old, cleared, cue)
+    return _carry_topic(rest, last, state, pack, new, old, cue)
+
+
+def follow_up_cue(question: str, state: DialogState, pack: Pack) -> str | None:
+    """Why ``question`` depends on the previous turn (a short label), or None if it does not."""
+    last = state.last_turn
+    if last is None:
+        return None
+    text = " ".join(question.split())
+    new = {n: v for n, v in state.slots.items() if v.turn == state.next_index}
+    return _cue(text, last, _aspect_terms(text, pack, new))
+
+
+def slot_filters(state: DialogState, pack: Pack) -> Filters:
+    """Retrieval filters from slots with ``use = "filter"``: each value becomes a document tag.
+
+    ``Filters.tags`` keeps documents carrying *any* of the tags, so two filter slots widen
+    rather than narrow; values are compared exactly as normalised (the pack's spelling for
+    enumerations), so tag documents with those spellings. No bundled pack uses this yet.
+    """
+    tags = {part for slot in pack.slots if slot.use == "filter" and slot.name in state.slots
+            for part in state.slots[slot.name].value.split(", ") if part}
+    return Filters(tags=frozenset(tags))
+
+
+# --- the rules ------------------------------------------------------------------------------
+
+
+def _cue(text: str, last: Turn, aspect: list[str]) -> str | None:
+    if last.decision == "clarify" and not aspect:
+        return "answer to the clarifying question"
+    opener = _EN_OPENER.match(text) or _ZH_OPENER.match(text)
+    if opener and opener.group().strip(" \t,，"):
+        return f"opener {opener.group().strip(' ,，?？').lower()!r}"
+    terms = key_terms(text)
+    if _ZH_TAIL.search(text) and len(terms) <= ZH_TAIL_MAX_TERMS:
+        # Only short: "…完成首次跌倒风险评估呢？" is a whole question that merely ends in 呢.
+        return "ends with '呢'"
+    # A long question that says "its" or "该" usually refers inside itself; a short one back.
+    pronoun = None
+    if len(terms) <= STRONG_PRONOUN_MAX_TERMS:
+        pronoun = _EN_STRONG.search(text) or _ZH_PRONOUN.search(text)
+    if pronoun is None and len(terms) <= WEAK_PRONOUN_MAX_TERMS:
+        pronoun = _EN_WEAK.search(text)
+    if pronoun is not None:
+        return f"pronoun {pronoun.group().lower()!r}"
+    if len(terms) <= SHORT_TERMS and _is_short(text):
+        return "short question"
+    return None
+
+
+def _standalone(text: str, state: DialogState, pack: Pack, within: int) -> Rewrite:
+    if within <= 0 or not state.turns:
+        return Rewrite(text, "standalone question: used as asked")
+    oldest = state.next_index - within
+    added = [(s, v) for s in pack.slots
+             if s.use == "expand" and (v := state.slots.get(s.name)) is not None
+             and oldest <= v.turn < state.next_index and not _mentioned(v.value, text)]
+    if not added:
+        return Rewrite(text, "standalone question: used as asked")
+    query = f"{text.rstrip(_END_PUNCT)} {' '.join(v.value for _, v in added)}"
+    return Rewrite(query, f"standalone question; added recent {_describe(added)}",
+                   [s.name for s, _ in added])
+
+
+def _swap_values(text: str, last: Turn, pack: Pack, new: dict[str, SlotValue],
+                 old: dict[str, SlotValue], cleared: list[str], cue: str) -> Rewrite:
+    """Rule 2: the previous query with this message's slot values swapped in (or cleared out)."""
+    query = last.query
+    changes: list[str] = []
+    used: list[str] = []
+    appended: list[str] = []
+    for slot in pack.slots:
+        value = new.get(slot.name)
+        if slot.name in cleared:
+            span = _old_span(query, slot, old.get(slot.name), whole=True)
+            if span is not None:
+                changes.append(f"{slot.name} {query[span[0]:span[1]]!r} removed")
+                query = query[: span[0]] + query[span[1]:]
+            continue
+        if value is None:
+            continue
+        span = _old_span(query, slot, old.get(slot.name), whole=False)
+        if span is not None:
+            was = query[span[0]:span[1]]
+            if was.casefold() != value.value.casefold():
+                query = query[: span[0]] + value.value + query[span[1]:]
+                changes.append(f"{slot.name} {was!r} -> {value.value!r}")
+                used.append(slot.name)
+        elif slot.use == "expand" and not _mentioned(value.value, query):
+            # The words around the value where the pattern had them ("72 years old", "75岁"),
+            # so an age stays an age; else the bare value (an "82" answering "How old?").
+            match = next(iter(rule_matches(slot, text)), None)
+            appended.append(match.group() if match else value.value)
+            used.append(slot.name)
+    query = " ".join(query.split())
+    if appended:
+        query = f"{query.rstrip(_END_PUNCT)} {' '.join(appended)}"
+        changes.append(", ".join(repr(a) for a in appended) + " added")
+    what = ", ".join(changes) if changes else "nothing new, so reused as is"
+    return Rewrite(query, f"follow-up ({cue}): turn {last.index}'s query with {what}", used,
+                   follow_up=True)
+
+
+def _carry_topic(text: str, last: Turn, state: DialogState, pack: Pack,
+                 new: dict[str, SlotValue], old: dict[str, SlotValue], cue: str) -> Rewrite:
+    """Rule 3: replace a pronoun by the entity, then add the previous turn's topic."""
+    notes: list[str] = []
+    used: list[str] = []
+    entity = _entity(state, pack, last, text)
+    if entity is not None:
+        slot, value = entity
+        pattern = _replaceable(text, last, pack)
+        found = pattern.search(text)
+        if found:
+            text = pattern.sub(
+                lambda m: value.value + ("的" if m.group().endswith("的") else ""), text)
+            notes.append(f"replaced {found.group()!r} with {value.value!r} from turn "
+                         f"{value.turn}")
+            used.append(slot.name)
+    body = _strip_opener(text).rstrip(_END_PUNCT)
+    carried = [(s, v) for s in pack.slots
+               if s.use == "expand" and s.name not in new and s.name not in used
+               and (v := state.slots.get(s.name)) is not None
+               and not _mentioned(v.value, body) and _mentioned(v.value, last.query)]
+    have = set(key_terms(body)) | {t for _, v in carried for t in key_terms(v.value)}
+    stale = {t for v in old.values() for t in key_terms(v.value)}
+    stale |= {t for s in pack.slots if s.name in new
+              for m in rule_matches(s, last.query) for t in key_terms(m.group(1))}
+    terms = [t for t in _topic_terms(last) if t not in have and t not in stale
+             and not _covered_cjk(t, have)][:MAX_CARRIED_TERMS]
+    if carried:
+        notes.append(f"added {_describe(carried)}")
+        used += [s.name for s, _ in carried]
+    if terms:
+        notes.append(f"added {', '.join(repr(t) for t in terms)} from turn {last.index}")
+    context = [v.value for _, v in carried] + terms
+    query = " ".join([body, *context]) if context else body
+    reason = f"follow-up ({cue}): " + ("; ".join(notes) or "nothing to add")
+    return Rewrite(query, reason, used, follow_up=True)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _topic_terms(last: Turn) -> list[str]:
+    """The previous turn's topic: its query's key terms, less its own follow-up's new aspect.
+
+    For a standalone previous question that is all of it; for a previous follow-up ("what
+    about its side effects?" -> "metformin side effects diabetes") only what it had carried,
+    so the aspects of a chain of follow-ups do not pile up.
+    """
+    terms = key_terms(last.query)
+    if _fold(last.query) == _fold(last.question):
+        return terms
+    own = set(key_terms(last.question))
+    return [t for t in terms if t not in own]
+
+
+def _entity(state: DialogState, pack: Pack, last: Turn,
+            text: str) -> tuple[SlotConfig, SlotValue] | None:
+    """The most recent entity the previous query was about, unless the question names one."""
+    candidates = [(s, v) for s in pack.slots if s.entity
+                  and (v := state.slots.get(s.name)) is not None
+                  and _mentioned(v.value, last.query) and not _mentioned(v.value, text)]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda sv: sv[1].turn)
+
+
+def _replaceable(text: str, last: Turn, pack: Pack) -> re.Pattern[str]:
+    """Which pronouns may become the entity.
+
+    "its", "the drug", "它的"-style references always mean a thing; a bare "it" / "它" means
+    the entity only when the previous question was about little else ("is metformin
+    first-line?"), not when it had its own subject ("Northbridge's concentration limit" ->
+    "who approves exceptions to it?" is about the limit).
+    """
+    zh = bool(_CJK.search(text))
+    centred = len(_aspect_terms(last.question, pack, {})) <= ENTITY_TOPIC_MAX_TERMS
+    if zh:
+        return _ZH_REPLACE if centred else _ZH_REPLACE_NOUN
+    return _EN_REPLACE if centred else _EN_REPLACE_NOUN
+
+
+def _old_span(query: str, slot: SlotConfig, old: SlotValue | None,
+              whole: bool) -> tuple[int, int] | None:
+    """Where the slot's previous value sits in ``query``: pattern match, else literal value."""
+    match = next(iter(rule_matches(slot, query)), None)
+    if match is not None:
+        return match.span(0) if whole else match.span(1)
+    for part in old.value.split(", ") if old else []:
+        found = re.search(rf"(?<![A-Za-z0-9]){re.escape(part)}(?![A-Za-z0-9])", query, _FLAGS)
+        if found:
+            return found.span()
+    return None
+
+
+def _aspect_terms(text: str, pack: Pack, new: dict[str, SlotValue]) -> list[str]:
+    """Key terms of the question that are not slot values, fillers or pronoun nouns."""
+    covered_text = [m.group().casefold() for s in pack.slots for m in rule_matches(s, text)]
+    covered_text += [v.value.casefold() for v in new.values()]
+    covered = {t for piece in covered_text for t in key_terms(piece)}
+    return [t for t in key_terms(text) if t not in covered and t not in _FILLER
+            and not (_CJK.search(t) and any(t in piece for piece in covered_text))]
+
+
+def _mentioned(value: str, text: str) -> bool:
+    """Whether every part of a slot value already occurs in ``text``."""
+    folded = _fold(text)
+    terms = set(key_terms(text))
+    parts = [p for p in value.split(", ") if p]
+    return bool(parts) and all(
+        _fold(p) in folded or set(key_terms(p)) <= terms for p in parts)
+
+
+def _covered_cjk(term: str, have: set[str]) -> bool:
+    return bool(_CJK.search(term)) and any(term in h or h in term for h in have if _CJK.search(h))
+
+
+def _strip_opener(text: str) -> str:
+    stripped = _EN_OPENER.sub("", text, count=1)
+    stripped = _ZH_OPENER.sub("", stripped, count=1)
+    stripped = _ZH_TAIL.sub("", stripped)
+    return stripped.strip() or text
+
+
+def _is_short(text: str) -> bool:
+    return len(_LATIN_WORD.findall(text)) <= 4 and len(_CJK.findall(text)) <= 8
+
+
+def _describe(items: list[tuple[SlotConfig, SlotValue]]) -> str:
+    return ", ".join(f"{v.value!r} ({s.name}, turn {v.turn})" for s, v in items)
+
+
+def _fold(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
