@@ -14,12 +14,17 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from app.dialog.answerer import Answerer
+from app.dialog.manager import DialogManager
+from app.dialog.model_slots import GeneratorSlotExtractor
+from app.dialog.records import SCHEMA as DIALOG_SCHEMA
+from app.dialog.sessions import SessionStore
 from app.models import ModelRegistry
 from domains.pack import Pack, list_pack_names, load_pack
 from knowledge.ingest import Ingestor, IngestReport
 from knowledge.kb import KnowledgeBase
 from knowledge.retrieval import Retriever
 from knowledge.store import make_engine
+from knowledge.store.migrate import upgrade
 from verirag.settings import Settings, load_settings
 
 StatusFn = Callable[[str], None]
@@ -35,7 +40,9 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.db_url)
+        engine = make_engine(self.settings.db_url)
+        upgrade(engine, DIALOG_SCHEMA)
+        return engine
 
     def pack_names(self) -> list[str]:
         return list_pack_names(self.settings.packs_path)
@@ -64,6 +71,16 @@ class Runtime:
         if with_generator and pack.generation.mode == "generate":
             generator = self.models.generator(pack.models.generator_path)
         return Answerer(pack, self.retriever(name), generator, kb.embedder)
+
+    @cached_property
+    def sessions(self) -> SessionStore:
+        return SessionStore(self.engine)
+
+    def dialog(self, name: str, *, user: str | None = None,
+               with_generator: bool = True) -> DialogManager:
+        answerer = self.answerer(name, with_generator=with_generator)
+        fallback = GeneratorSlotExtractor(answerer.generator) if answerer.generator else None
+        return DialogManager(answerer, self.sessions, model_fallback=fallback, user=user)
 
     def retriever(self, name: str) -> Retriever:
         return Retriever(self.kb(name), reranker=self.models.reranker())

@@ -3,7 +3,7 @@
 Run by hand from the repository root (not part of the test suite)::
 
     .venv/bin/python -m benchmarks.kb_bench                 # --sizes 10000,100000 --queries 200
-    .venv/bin/python -m benchmarks.kb_bench --quick         # sizes 2000,10000, smaller e2e set
+    .venv/bin/python -m benchmarks.kb_bench --quick         # sizes 2000,10000, e2e 200 chunks
 
 Two separate measurements, on the same chunks and the same embedder (the bundled
 all-MiniLM-L6-v2 directory, CPU):
@@ -45,6 +45,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -356,30 +357,32 @@ def build_e2e_corpus(target: int, workdir: Path, pack: Pack, max_bytes: int,
 
 
 def write_synthetic(target: int, base_raw: list[str], base_vecs: np.ndarray, workdir: Path,
-                    per_doc: int, sigma: float, seed: int) -> tuple[list[Path], np.ndarray]:
-    """Markdown files of ``per_doc`` sections ``## Part J`` + base chunk J mod B, and the vector
+                    per_doc: int, sigma: float,
+                    seed: int) -> tuple[list[Path], Path, np.ndarray]:
+    """Markdown files of ``per_doc`` sections ``# Part J`` + base chunk J mod B, and the vector
     of each section: base vector J mod B plus gaussian noise, renormalised.
 
     Each base text is already one chunk, so each section becomes one chunk again (the count
-    verirag actually indexes is what every system gets).
+    verirag actually indexes is what every system gets). One more document of ``per_doc``
+    sections is written apart: it is added to the built index as a maintenance operation.
     """
     folder = workdir / f"syn-{target}"
     folder.mkdir(parents=True)
-    files = []
-    n_docs = -(-target // per_doc)
-    for d in range(n_docs):
-        first = d * per_doc
-        last = min(target, first + per_doc)
-        body = "\n\n".join(f"## Part {j}\n\n{base_raw[j % len(base_raw)]}"
+
+    def write(path: Path, first: int, last: int) -> Path:
+        body = "\n\n".join(f"# Part {j}\n\n{base_raw[j % len(base_raw)]}"
                             for j in range(first, last))
-        path = folder / f"syn-{d + 1:05d}.md"
         path.write_text(body + "\n", encoding="utf-8")
-        files.append(path)
+        return path
+
+    files = [write(folder / f"syn-{d + 1:05d}.md", d * per_doc, min(target, (d + 1) * per_doc))
+             for d in range(-(-target // per_doc))]
+    extra = write(workdir / f"syn-{target}-extra.md", target, target + per_doc)
     rng = np.random.default_rng(seed)
-    table = base_vecs[np.arange(target) % len(base_vecs)]
+    table = base_vecs[np.arange(target + per_doc) % len(base_vecs)]
     table = table + rng.normal(0.0, sigma, size=table.shape).astype("float32")
     table /= np.linalg.norm(table, axis=1, keepdims=True)
-    return files, np.ascontiguousarray(table, dtype="float32")
+    return files, extra, np.ascontiguousarray(table, dtype="float32")
 
 
 def load_queries(evalsets: Path, n: int) -> list[str]:
@@ -416,7 +419,7 @@ class QueryStats:
 def time_queries(fn: Callable[[str], list[str]], queries: list[str], budget_s: float,
                  min_n: int, qe: QueryEncoder, exact: dict[str, set[str]] | None) -> QueryStats:
     """Latency of ``fn`` per query; stops after ``budget_s`` once ``min_n`` queries ran."""
-    for q in queries[:3]:  # warm-up, not counted
+    for q in queries[:2]:  # warm-up, not counted
         fn(q)
     lat: list[float] = []
     hits = 0.0
@@ -484,12 +487,12 @@ def fmt_queries(rows: list[tuple[str, QueryStats | None, QueryStats | None]],
                 ref_label: str) -> list[str]:
     ref_ex = next(e for label, e, _ in rows if label == ref_label)
     ref_in = next(i for label, _, i in rows if label == ref_label)
-    out = [f"  {'system':<38} |{'excl. query embedding':^40}|"
+    out = [f"  {'system':<46} |{'excl. query embedding':^40}|"
            f"{'incl. query embedding (live model)':^38}",
-           f"  {'':<38} | {'n':>4} {'p50 ms':>7} {'p95 ms':>7} {'x ref':>6} {'rec@5':>6} "
+           f"  {'':<46} | {'n':>4} {'p50 ms':>7} {'p95 ms':>7} {'x ref':>6} {'rec@5':>6} "
            f"{'emb/q':>5} | {'n':>4} {'p50 ms':>7} {'p95 ms':>7} {'x ref':>6} {'emb/q':>5}"]
     for label, ex, inc in rows:
-        line = f"  {label:<38} |"
+        line = f"  {label:<46} |"
         if ex is not None and ref_ex is not None:
             rec = f"{ex.recall:.3f}" if ex.recall is not None else "n/a"
             line += (f" {ex.n:>4} {ex.p50_ms:>7.2f} {ex.p95_ms:>7.2f} "
@@ -583,9 +586,13 @@ class SizeRun:
     model: SentenceTransformerEmbedder
     qe: QueryEncoder
     queries: list[str]
+    table: np.ndarray  # precomputed vector of synthetic section J (row J)
     texts: list[str] = field(default_factory=list)
     vecs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype="float32"))
     exact: dict[str, set[str]] = field(default_factory=dict)
+    extra_texts: list[str] = field(default_factory=list)  # the document added afterwards
+    victim_texts: list[str] = field(default_factory=list)  # the document deleted afterwards
+    ops: dict[str, dict[str, float]] = field(default_factory=dict)  # operation -> system -> s
     ingest_rows: list[Row] = field(default_factory=list)
     qrows: list[tuple[str, QueryStats | None, QueryStats | None]] = field(default_factory=list)
     maint: list[str] = field(default_factory=list)
@@ -595,20 +602,30 @@ class SizeRun:
         return len(self.texts)
 
     def measure(self, label: str, fn: Callable[[str], list[str]], live: bool = True,
-                recall: bool = True) -> None:
+                recall: bool = True, faiss_threads: int | None = None) -> None:
+        """Excl. (cached query vectors) and, when ``live``, incl. query embedding."""
+        import faiss
+
         say(f"size {self.size}: queries, {label}")
         a, qe = self.args, self.qe
-        qe.live = False
-        ex = time_queries(fn, self.queries, a.query_budget_s, a.min_queries, qe,
-                          self.exact if recall else None)
-        inc = None
-        if live:
-            qe.live = True
-            try:
-                inc = time_queries(fn, self.queries, a.query_budget_s, a.min_queries, qe, None)
-            finally:
-                qe.live = False
+        threads = faiss.omp_get_max_threads()
+        if faiss_threads:
+            faiss.omp_set_num_threads(faiss_threads)
+        try:
+            qe.live = False
+            ex = time_queries(fn, self.queries, a.query_budget_s, a.min_queries, qe,
+                              self.exact if recall else None)
+            inc = None
+            if live:
+                qe.live = True
+                inc = time_queries(fn, self.queries, a.live_budget_s, a.min_queries, qe, None)
+        finally:
+            qe.live = False
+            faiss.omp_set_num_threads(threads)
         self.qrows.append((label, ex, inc))
+
+    def op(self, operation: str, system: str, seconds: float) -> None:
+        self.ops.setdefault(operation, {})[system] = seconds
 
 
 def verirag_queries(run: SizeRun, kb: KnowledgeBase, id_text: dict[int, str]) -> None:
@@ -620,9 +637,18 @@ def verirag_queries(run: SizeRun, kb: KnowledgeBase, id_text: dict[int, str]) ->
     run.measure("(a) verirag FaissIndex.search only",
                 lambda q: [id_text[i] for i, _ in kb.dense.search(run.qe.embed(q), K)],
                 live=False)
+    run.measure("(a) verirag Retriever dense [faiss 1 thr]",
+                lambda q: passage_texts(retriever.search(q, k=K, mode="dense")), live=False,
+                faiss_threads=1)
+    run.measure("(a) verirag FaissIndex.search [faiss 1 thr]",
+                lambda q: [id_text[i] for i, _ in kb.dense.search(run.qe.embed(q), K)],
+                live=False, faiss_threads=1)
 
 
-def bench_verirag(run: SizeRun, files: list[Path], embedder: SectionEmbedder,
+OPS = ("add one document", "delete one document", "save to disk", "reopen from disk")
+
+
+def bench_verirag(run: SizeRun, files: list[Path], extra: Path, embedder: SectionEmbedder,
                   settings: Settings, pack: Pack) -> tuple[Row, Profile]:
     release_memory()
     rss0 = rss_mb()
@@ -643,20 +669,40 @@ def bench_verirag(run: SizeRun, files: list[Path], embedder: SectionEmbedder,
               f"{len(files)} files; FAISS {kb.dense.kind}; SQLite + FAISS + BM25 on disk", rss)
     verirag_queries(run, kb, id_text)
 
-    # Delete one document, then reopen from a fresh engine (KnowledgeBase.open = repair check).
+    # Add one more document to the built base (what an upload does).
+    say(f"size {run.size}: verirag maintenance")
+    aprof = Profile()
+    with aprof.patch(kb_targets(SectionEmbedder)):
+        t0 = time.perf_counter()
+        Ingestor(kb, max_bytes=settings.max_upload_bytes).ingest([extra])
+        add_s = time.perf_counter() - t0
+    new_ids = sorted(kb.dense.ids() - set(ids))
+    new_text = kb.chunk_texts(new_ids)
+    run.extra_texts = [new_text[i] for i in new_ids]
+    run.op("add one document", "verirag", add_s)
+    run.maint.append(f"  verirag Ingestor.ingest of one more document ({len(new_ids)} chunks): "
+                     f"{add_s:.2f} s")
+    run.maint.extend(aprof.lines(add_s))
+
+    # Delete one document (the middle one of the first ingest).
     docs = kb.documents()
     victim = docs[len(docs) // 2]
+    victim_ids = _doc_chunk_ids(kb, victim.id)
+    run.victim_texts = [id_text[i] for i in victim_ids]
     dprof = Profile()
     with dprof.patch(kb_targets(SectionEmbedder)):
         t0 = time.perf_counter()
         kb.delete_document(victim.id)
         del_s = time.perf_counter() - t0
-    run.maint.append(f"  verirag delete_document (one document, {victim.chunk_count} chunks): "
+    run.op("delete one document", "verirag", del_s)
+    run.maint.append(f"  verirag delete_document (one document, {len(victim_ids)} chunks): "
                      f"{del_s:.2f} s")
     run.maint.extend(dprof.lines(del_s))
     kb.engine.dispose()
     del kb, id_text
     release_memory()
+
+    # Reopen from a fresh engine: KnowledgeBase.open runs the repair check.
     oprof = Profile()
     repaired = _CaptureRepairs()
     with oprof.patch(kb_targets(SectionEmbedder)), repaired:
@@ -664,8 +710,10 @@ def bench_verirag(run: SizeRun, files: list[Path], embedder: SectionEmbedder,
         kb2 = open_kb(settings, pack, embedder)
         open_s = time.perf_counter() - t0
     stats = kb2.stats()
-    ok = stats["chunks"] == stats["vectors"] == run.n - victim.chunk_count
-    run.maint.append(f"  verirag reopen after it (KnowledgeBase.open, fresh engine; its repair "
+    expected = run.n + len(new_ids) - len(victim_ids)
+    ok = stats["chunks"] == stats["vectors"] == expected
+    run.op("reopen from disk", "verirag", open_s)
+    run.maint.append(f"  verirag reopen (KnowledgeBase.open from a fresh engine = its repair "
                      f"check): {open_s:.2f} s; repair needed: {'yes' if repaired.seen else 'no'};"
                      f" consistent: {ok} ({stats['vectors']} vectors)")
     run.maint.extend(oprof.lines(open_s))
@@ -673,28 +721,68 @@ def bench_verirag(run: SizeRun, files: list[Path], embedder: SectionEmbedder,
     return row, prof
 
 
+def _doc_chunk_ids(kb: KnowledgeBase, doc_id: int) -> list[int]:
+    from sqlalchemy import select
+
+    from knowledge.store import ChunkRow
+
+    with kb.sessions() as s:
+        return sorted(s.scalars(select(ChunkRow.id).where(ChunkRow.doc_id == doc_id)))
+
+
+def langchain_queries(run: SizeRun, lc: Any) -> None:
+    run.measure("(b) LangChain FAISS.similarity_search",
+                lambda q: [d.page_content for d in lc.similarity_search(q, k=K)])
+    run.measure("(b) LangChain similarity_search [faiss 1 thr]",
+                lambda q: [d.page_content for d in lc.similarity_search(q, k=K)], live=False,
+                faiss_threads=1)
+
+
 def bench_langchain(run: SizeRun) -> Row:
     from langchain_community.vectorstores import FAISS
 
     release_memory()
     say(f"size {run.size}: LangChain FAISS.from_embeddings")
+    embeddings = langchain_embeddings(run.model, run.qe)
     rss0 = rss_mb()
     t0 = time.perf_counter()
-    lc = FAISS.from_embeddings(zip(run.texts, list(run.vecs), strict=True),
-                               langchain_embeddings(run.model, run.qe))
+    lc = FAISS.from_embeddings(zip(run.texts, list(run.vecs), strict=True), embeddings,
+                               ids=[f"c{i}" for i in range(run.n)])
     row = Row("(b) LangChain FAISS.from_embeddings", run.n, time.perf_counter() - t0,
               "in memory (IndexFlatL2, exact)", rss_mb() - rss0)
-    run.measure("(b) LangChain FAISS.similarity_search",
-                lambda q: [d.page_content for d in lc.similarity_search(q, k=K)])
+    langchain_queries(run, lc)
+
+    say(f"size {run.size}: LangChain maintenance")
+    extra_vecs = list(SectionEmbedder(run.table, run.qe).embed_documents(run.extra_texts))
     t0 = time.perf_counter()
-    lc.save_local(str(run.work / f"lc-{run.size}"))
-    run.maint.append(f"  LangChain FAISS.save_local (to set against verirag's on-disk ingest): "
-                     f"{time.perf_counter() - t0:.2f} s")
+    lc.add_embeddings(zip(run.extra_texts, extra_vecs, strict=True),
+                      ids=[f"x{i}" for i in range(len(run.extra_texts))])
+    run.op("add one document", "LangChain", time.perf_counter() - t0)
+    position = {t: i for i, t in enumerate(run.texts)}
+    victim = [f"c{position[t]}" for t in run.victim_texts]
+    t0 = time.perf_counter()
+    lc.delete(victim)
+    run.op("delete one document", "LangChain", time.perf_counter() - t0)
+    folder = str(run.work / f"lc-{run.size}")
+    t0 = time.perf_counter()
+    lc.save_local(folder)
+    run.op("save to disk", "LangChain", time.perf_counter() - t0)
+    del lc
+    release_memory()
+    t0 = time.perf_counter()
+    FAISS.load_local(folder, embeddings, allow_dangerous_deserialization=True)
+    run.op("reopen from disk", "LangChain", time.perf_counter() - t0)
     return row
 
 
+def llamaindex_queries(run: SizeRun, index: Any) -> None:
+    retriever = index.as_retriever(similarity_top_k=K)
+    run.measure("(c) LlamaIndex retriever.retrieve",
+                lambda q: [r.node.get_content() for r in retriever.retrieve(q)])
+
+
 def bench_llamaindex(run: SizeRun) -> Row:
-    from llama_index.core import VectorStoreIndex
+    from llama_index.core import StorageContext, VectorStoreIndex, load_index_from_storage
     from llama_index.core.schema import TextNode
 
     release_memory()
@@ -709,14 +797,51 @@ def bench_llamaindex(run: SizeRun) -> Row:
               "in memory (SimpleVectorStore, exact); incl. making the TextNodes",
               rss_mb() - rss0)
     del nodes
-    retriever = index.as_retriever(similarity_top_k=K)
-    run.measure("(c) LlamaIndex retriever.retrieve",
-                lambda q: [r.node.get_content() for r in retriever.retrieve(q)])
+    llamaindex_queries(run, index)
+
+    say(f"size {run.size}: LlamaIndex maintenance")
+    extra_vecs = SectionEmbedder(run.table, run.qe).embed_documents(run.extra_texts)
+    t0 = time.perf_counter()
+    index.insert_nodes([TextNode(text=t, id_=f"x{i}", embedding=v.tolist())
+                        for i, (t, v) in enumerate(zip(run.extra_texts, extra_vecs, strict=True))])
+    run.op("add one document", "LlamaIndex", time.perf_counter() - t0)
+    position = {t: i for i, t in enumerate(run.texts)}
+    t0 = time.perf_counter()
+    index.delete_nodes([f"n{position[t]}" for t in run.victim_texts], delete_from_docstore=True)
+    run.op("delete one document", "LlamaIndex", time.perf_counter() - t0)
     if run.args.li_persist:
+        folder = str(run.work / f"li-{run.size}")
         t0 = time.perf_counter()
-        index.storage_context.persist(persist_dir=str(run.work / f"li-{run.size}"))
-        run.maint.append(f"  LlamaIndex storage_context.persist: {time.perf_counter() - t0:.2f} s")
+        index.storage_context.persist(persist_dir=folder)
+        run.op("save to disk", "LlamaIndex", time.perf_counter() - t0)
+        del index
+        release_memory()
+        t0 = time.perf_counter()
+        load_index_from_storage(StorageContext.from_defaults(persist_dir=folder),
+                                embed_model=embed_model)
+        run.op("reopen from disk", "LlamaIndex", time.perf_counter() - t0)
     return row
+
+
+def fmt_ops(ops: dict[str, dict[str, float]], per_doc: int) -> list[str]:
+    systems = ("verirag", "LangChain", "LlamaIndex")
+    out = [f"  {'operation (' + str(per_doc) + '-chunk document)':<34}"
+           + "".join(f" {s:>22}" for s in systems)]
+    for op in OPS:
+        got = ops.get(op, {})
+        ref = got.get("verirag")
+        cells = []
+        for system in systems:
+            secs = got.get(system)
+            if secs is None:
+                text = "in every write" if op == "save to disk" and system == "verirag" else "-"
+            elif system == "verirag" or not ref:
+                text = f"{secs:.3f} s"
+            else:
+                text = f"{secs:.3f} s ({secs / ref:.3g}x)"
+            cells.append(f" {text:>22}")
+        out.append(f"  {op:<34}" + "".join(cells))
+    return out
 
 
 def phase_size(size: int, args: argparse.Namespace, work: Path, pack: Pack, base_raw: list[str],
@@ -724,10 +849,10 @@ def phase_size(size: int, args: argparse.Namespace, work: Path, pack: Pack, base
                queries: list[str], report: list[str]) -> None:
     settings = load_settings(home=work / f"home-{size}")
     say(f"size {size}: writing the synthetic corpus")
-    files, table = write_synthetic(size, base_raw, base_vecs, work, args.chunks_per_doc,
-                                   args.sigma, args.seed)
-    run = SizeRun(size, args, work, model, qe, queries)
-    vr, prof = bench_verirag(run, files, SectionEmbedder(table, qe), settings, pack)
+    files, extra, table = write_synthetic(size, base_raw, base_vecs, work, args.chunks_per_doc,
+                                          args.sigma, args.seed)
+    run = SizeRun(size, args, work, model, qe, queries, table=table)
+    vr, prof = bench_verirag(run, files, extra, SectionEmbedder(table, qe), settings, pack)
     run.ingest_rows.append(vr)
     run.ingest_rows.append(bench_langchain(run))
     release_memory()
@@ -742,9 +867,11 @@ def phase_size(size: int, args: argparse.Namespace, work: Path, pack: Pack, base
     report.extend(prof.lines(vr.seconds))
     report.append("  queries, k=5, one at a time; x ref = p50 / p50 of 'verirag Retriever dense'; "
                   "rec@5 = overlap with the exact top 5 on the same vectors; emb/q = "
-                  "query-embedding calls per query:")
+                  "query-embedding calls per query; [faiss 1 thr] = faiss.omp_set_num_threads(1):")
     report.extend(fmt_queries(run.qrows, "(a) verirag Retriever dense"))
-    report.append("  maintenance:")
+    report.append("  maintenance on the built index (x = time / verirag's time):")
+    report.extend(fmt_ops(run.ops, args.chunks_per_doc))
+    report.append("  verirag maintenance breakdown:")
     report.extend(run.maint)
     report.append("")
 
@@ -801,13 +928,18 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="10000,100000", help="chunk counts for phase 2")
     p.add_argument("--queries", type=int, default=200, help="queries per system and mode")
-    p.add_argument("--e2e-size", type=int, default=2000,
+    p.add_argument("--e2e-size", type=int, default=500,
                    help="chunks for the end-to-end ingest (also the base set of phase 2)")
     p.add_argument("--quick", action="store_true",
-                   help="sizes 2000,10000, e2e 1000 chunks, 100 queries")
-    p.add_argument("--query-budget-s", type=float, default=30.0,
-                   help="stop a query run after this long once --min-queries ran")
+                   help="sizes 2000,10000, e2e 200 chunks, 100 queries")
+    p.add_argument("--query-budget-s", type=float, default=20.0,
+                   help="stop a query run (excl. embedding) after this long once "
+                        "--min-queries ran")
+    p.add_argument("--live-budget-s", type=float, default=10.0,
+                   help="the same for query runs that embed each query with the model")
     p.add_argument("--min-queries", type=int, default=10)
+    p.add_argument("--latency-sample", type=int, default=30,
+                   help="queries timed through the model alone (embed_query)")
     p.add_argument("--chunks-per-doc", type=int, default=200,
                    help="sections per synthetic document in phase 2")
     p.add_argument("--sigma", type=float, default=0.015,
@@ -820,10 +952,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the temporary VERIRAG_HOME")
     args = p.parse_args(argv)
     if args.quick:
-        args.sizes, args.e2e_size, args.queries = "2000,10000", 1000, 100
+        args.sizes, args.e2e_size, args.queries = "2000,10000", 200, 100
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     logging.basicConfig(level=logging.ERROR)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
     work = Path(tempfile.mkdtemp(prefix="verirag-bench-"))
     os.environ["VERIRAG_HOME"] = str(work / "home")
     started = time.perf_counter()
@@ -834,13 +967,14 @@ def main(argv: list[str] | None = None) -> int:
         pack = load_pack(args.pack)
         qe = QueryEncoder(model)
         queries = load_queries(args.evalsets, args.queries)
-        say(f"embedding {len(queries)} queries once with the model")
+        say(f"embedding {len(queries)} queries once with the model (the cached query vectors)")
+        qe.cache = dict(zip(queries, model.embed_documents(queries), strict=True))
         qlat = []
-        for q in queries[:3]:
+        for q in queries[:2]:
             model.embed_query(q)
-        for q in queries:
+        for q in queries[:args.latency_sample]:
             t0 = time.perf_counter()
-            qe.cache[q] = model.embed_query(q)
+            model.embed_query(q)
             qlat.append(time.perf_counter() - t0)
         report.extend(machine_lines(model))
         report.append(f"pack: {pack.name} (chunk_size {pack.chunking.chunk_size}, retrieval "

@@ -18,7 +18,7 @@ from knowledge.index.fusion import rrf_fuse
 from knowledge.kb import KnowledgeBase, embedding_text
 from knowledge.rerank import Reranker
 from knowledge.store import ChunkRow, DocumentRow
-from knowledge.text.tokenize import coverage
+from knowledge.text.tokenize import coverage, search_tokens
 from knowledge.types import Passage
 
 
@@ -102,6 +102,13 @@ class Retriever:
         lexical = {p.chunk_id: coverage(query, embedding_text(p.doc_name, p.heading_path, p.text))
                    for p in passages}
         return RetrievalResult(query, passages, dense, lexical)
+
+    def unknown_terms(self, terms: list[str]) -> list[str]:
+        """The terms no passage of this knowledge base contains (case-insensitive words)."""
+        bm25 = self.kb.bm25
+        if bm25 is None:
+            return []
+        return [t for t in terms if not all(bm25.knows(tok) for tok in search_tokens(t))]
 
     def _dense_scores(self, query: str, ids: list[int]) -> dict[int, float]:
         """Cosine for passages found only by BM25, so the evidence check sees every passage."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from app.cli.render import ingest_table, print_answer
+from app.cli.render import ingest_table, print_state, print_turn
 from app.services import Runtime
 from verirag.errors import VeriragError
 
@@ -69,6 +70,23 @@ def ingest(domain: DomainArg,
         raise typer.Exit(1)
 
 
+def _require_documents(rt: Runtime, domain: str) -> None:
+    if not rt.kb(domain, status=_status).documents():
+        raise VeriragError(f"the '{domain}' knowledge base is empty; run "
+                           f"`verirag ingest {domain} PATH` or `verirag setup` first")
+
+
+def _token_printer(enabled: bool) -> tuple[list[bool], Callable[[str], None]]:
+    streamed = [False]
+
+    def on_token(piece: str) -> None:
+        if enabled:
+            streamed[0] = True
+            console.print(piece, end="", markup=False, highlight=False, style="dim")
+
+    return streamed, on_token
+
+
 @app.command()
 def ask(domain: DomainArg,
         question: Annotated[str, typer.Argument(help="The question, in English or Chinese.")],
@@ -78,21 +96,57 @@ def ask(domain: DomainArg,
         ) -> None:
     """Answer one question from a pack's documents, with citations."""
     rt = Runtime()
-    kb = rt.kb(domain, status=_status)
-    if not kb.documents():
-        raise VeriragError(f"the '{domain}' knowledge base is empty; run "
-                           f"`verirag ingest {domain} PATH` or `verirag setup` first")
-    answerer = rt.answerer(domain)
-    streamed = False
+    _require_documents(rt, domain)
+    manager = rt.dialog(domain)
+    streamed, on_token = _token_printer(stream and manager.pack.generation.mode == "generate")
+    result = manager.turn(manager.start(), question, on_token=on_token)
+    print_turn(console, result, streamed=streamed[0], verbose=verbose)
 
-    def on_token(piece: str) -> None:
-        nonlocal streamed
-        if stream and answerer.pack.generation.mode == "generate":
-            streamed = True
-            console.print(piece, end="", markup=False, highlight=False, style="dim")
 
-    answer = answerer.answer(question, on_token=on_token)
-    print_answer(console, answer, streamed=streamed, verbose=verbose)
+@app.command()
+def chat(domain: DomainArg,
+         session: Annotated[str | None, typer.Option(help="Resume a conversation by id.")] = None,
+         verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                               help="Show rewritten queries and slots.")] = False,
+         ) -> None:
+    """A conversation with a pack: follow-up questions, clarifications, corrections.
+
+    Type /state to see what verirag has understood, /new for a new conversation, /quit to
+    leave. The session id printed at the start resumes it later with --session.
+    """
+    rt = Runtime()
+    _require_documents(rt, domain)
+    manager = rt.dialog(domain)
+    session_id = session or manager.start()
+    state = manager.state(session_id)
+    console.print(f"[bold]{manager.pack.title}[/bold] · session {session_id}"
+                  + (f" · resumed after {len(state.turns)} turns" if state.turns else ""))
+    stream = manager.pack.generation.mode == "generate"
+    while True:
+        try:
+            text = console.input("[bold cyan]you>[/bold cyan] ")
+        except (EOFError, KeyboardInterrupt):
+            break
+        command = text.strip().lower()
+        if command in ("/quit", "/exit"):
+            break
+        if command == "/new":
+            session_id = manager.start()
+            console.print(f"new session {session_id}")
+            continue
+        if command == "/state":
+            print_state(console, manager.state(session_id))
+            continue
+        if not text.strip():
+            continue
+        streamed, on_token = _token_printer(stream)
+        try:
+            result = manager.turn(session_id, text, on_token=on_token)
+        except VeriragError as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+            continue
+        print_turn(console, result, streamed=streamed[0], verbose=verbose)
+    console.print(f"resume with: verirag chat {domain} --session {session_id}")
 
 
 @app.command()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from app.dialog.manager import TurnResult
+from app.dialog.state import DialogState
 from app.dialog.types import Answer
 from knowledge.ingest import IngestReport
 
@@ -16,9 +18,11 @@ def print_answer(console: Console, answer: Answer, *, streamed: bool, verbose: b
         console.print(f"[dim]decision: {answer.decision} · mode: {answer.mode} · {ev}[/dim]")
         if answer.raw_output:
             console.print(f"[dim]model wrote: {answer.raw_output.strip()!r}[/dim]")
-    if streamed:
+    if streamed and answer.decision == "answer":
         console.print()  # the raw stream is not the checked answer: show the checked one
         console.rule("[bold]checked answer[/bold]", style="dim")
+    elif streamed:
+        console.print()
     console.print(answer.text, markup=False, highlight=False)
     if answer.removed_sentences:
         console.print(f"[yellow]removed {len(answer.removed_sentences)} sentence(s) that no "
@@ -44,6 +48,22 @@ def print_answer(console: Console, answer: Answer, *, streamed: bool, verbose: b
         if t.tokens_per_s:
             parts.append(f"{t.tokens_per_s:.1f} tokens/s")
         console.print(f"[dim]{' · '.join(parts)}[/dim]")
+
+
+def print_turn(console: Console, result: TurnResult, *, streamed: bool, verbose: bool) -> None:
+    if verbose:
+        console.print(f"[dim]rewrite: {result.rewrite.reason}[/dim]", highlight=False)
+        console.print(f"[dim]slots: {result.slots.describe()}[/dim]", highlight=False)
+    print_answer(console, result.answer, streamed=streamed, verbose=verbose)
+
+
+def print_state(console: Console, state: DialogState) -> None:
+    table = Table("slot", "value", "turn", "how", title="What verirag has understood")
+    for name, value in state.slots.items():
+        table.add_row(name, value.value, str(value.turn), value.how)
+    console.print(table)
+    if state.awaiting:
+        console.print(f"waiting for: {', '.join(state.awaiting)}")
 
 
 def ingest_table(report: IngestReport) -> Table:

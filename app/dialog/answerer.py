@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from app.dialog.citations import check_answer, render
+from app.dialog.evidence import has_evidence
 from app.dialog.extractive import extract
 from app.dialog.prompt import build_messages
 from app.dialog.types import Answer, AnswerSentence
 from app.models.generator import GenerationParams, Generator
 from domains.pack import Pack
 from knowledge.embedding import Embedder
-from knowledge.retrieval import Filters, RetrievalResult, Retriever
+from knowledge.retrieval import Filters, Retriever
 
 TokenFn = Callable[[str], None]
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -49,7 +50,8 @@ class Answerer:
 
     def answer(self, question: str, *, query: str | None = None,
                history: Sequence[dict[str, str]] = (), filters: Filters | None = None,
-               on_token: TokenFn | None = None, adapter: str | None = None) -> Answer:
+               on_token: TokenFn | None = None, adapter: str | None = None,
+               details: Mapping[str, str] | None = None) -> Answer:
         lang = question_language(question)
         refusal = self.pack.refusal_for(lang)
         query = query or question
@@ -61,29 +63,15 @@ class Answerer:
                                   "best_coverage": found.best_coverage})
         answer.timings.retrieval_s = time.perf_counter() - t0
         blocked = self._blocked_term(question)
-        if blocked or not self._enough_evidence(found, lang):
+        if blocked or not has_evidence(found, self.pack.retrieval, query, lang,
+                                       self.retriever.unknown_terms):
             return self._refuse(answer, refusal, blocked)
         if self.pack.generation.mode == "extractive" or self.generator is None:
             answer.mode = "extractive"
             self._finish(answer, extract(query, found.passages, self.embedder), on_token)
             return answer
-        self._generate(answer, refusal, history, on_token, adapter)
+        self._generate(answer, refusal, history, on_token, adapter, details)
         return answer
-
-    def _enough_evidence(self, found: RetrievalResult, lang: str) -> bool:
-        """One passage must be both semantically close and contain the question's key terms.
-
-        Either signal alone is easy to fool: related passages score high cosine for questions
-        they do not answer ("profit in 2021" vs the 2023 report), and common words give high
-        term coverage to unrelated passages. Requiring both of the same passage refuses far
-        more unanswerable questions at little cost to answerable ones.
-        """
-        cfg = self.pack.retrieval
-        use_dense = lang in cfg.dense_languages
-        return any(
-            found.lexical.get(p.chunk_id, 0.0) >= cfg.min_coverage
-            and (not use_dense or found.dense.get(p.chunk_id, -1.0) >= cfg.min_score)
-            for p in found.passages)
 
     def _blocked_term(self, question: str) -> str | None:
         lowered = question.lower()
@@ -98,10 +86,11 @@ class Answerer:
         return answer
 
     def _generate(self, answer: Answer, refusal: str, history: Sequence[dict[str, str]],
-                  on_token: TokenFn | None, adapter: str | None) -> None:
+                  on_token: TokenFn | None, adapter: str | None,
+                  details: Mapping[str, str] | None) -> None:
         assert self.generator is not None
         messages = build_messages(self.pack.system_prompt, refusal, answer.question,
-                                  answer.sources, history)
+                                  answer.sources, history, details)
         stream = self.generator.stream(messages, self.params(), adapter=adapter)
         pieces: list[str] = []
         for piece in stream:

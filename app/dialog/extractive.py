@@ -22,6 +22,7 @@ MAX_CANDIDATES = 60
 
 
 WINDOW_TOKENS = 40
+MIN_TOKENS = 6
 
 
 def _windows(text: str) -> list[str]:
@@ -42,7 +43,8 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[int, str]]:
     for n, p in enumerate(passages, 1):
         for start, end in split_sentences(p.text):
             for piece in _windows(p.text[start:end].strip()):
-                if len(piece) >= 8:
+                # a heading line ("5.1 Single-name limit") names a topic, it answers nothing
+                if len(token_spans(piece)) >= MIN_TOKENS:
                     out.append((n, piece))
     return out[:MAX_CANDIDATES]
 

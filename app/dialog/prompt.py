@@ -8,7 +8,7 @@ instructions say that nothing inside a passage is an instruction.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from knowledge.types import Passage
 
@@ -34,8 +34,12 @@ def passage_block(n: int, passage: Passage) -> str:
 
 def build_messages(system_prompt: str, refusal: str, question: str,
                    passages: Sequence[Passage],
-                   history: Sequence[dict[str, str]] = ()) -> list[dict[str, str]]:
+                   history: Sequence[dict[str, str]] = (),
+                   details: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """``details`` are facts the user stated earlier (dialog slots), e.g. the patient's age."""
     blocks = "\n\n".join(passage_block(i, p) for i, p in enumerate(passages, 1))
     system = f"{system_prompt.strip()}\n\n{RULES.format(refusal=refusal)}"
-    user = f"Passages:\n\n{blocks}\n\nQuestion: {question.strip()}"
+    known = "".join(f"- {k}: {v}\n" for k, v in (details or {}).items())
+    context = f"Known details (from the user):\n{known}\n" if known else ""
+    user = f"Passages:\n\n{blocks}\n\n{context}Question: {question.strip()}"
     return [{"role": "system", "content": system}, *history, {"role": "user", "content": user}]

@@ -8,10 +8,13 @@ The audit table is append-only by convention: nothing in verirag updates or dele
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from knowledge.store.migrate import Schema
 
 
 def utcnow() -> datetime:
@@ -77,3 +80,11 @@ class AuditRow(AppBase):
     action: Mapped[str] = mapped_column(String(32), index=True)
     pack: Mapped[str] = mapped_column(String(64), default="", index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+SCHEMA = Schema(
+    name="dialog",
+    versions_dir=Path(__file__).resolve().parent / "migrations" / "versions",
+    version_table="alembic_version_dialog",
+    metadata=AppBase.metadata,
+)

@@ -3,6 +3,10 @@
 The default generator ships as a GGUF file. Reading GGUF metadata through transformers is
 pure Python and takes ~25 s on two cores, so the first load converts it once into a plain
 Hugging Face directory under ``$VERIRAG_HOME/cache/models``; later loads take about a second.
+
+Per-pack LoRA adapters ride on the one base in memory (peft multi-adapter): each is attached
+by name once and chosen per request. The OpenAI-compatible HTTP backend lives in
+``app.models.openai_compat``.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from app.models.adapters import LoadedBase, base_fingerprint, check_adapter_base
 from app.models.locate import ModelSource
-from verirag.errors import GenerationError, ModelNotFound
+from verirag.errors import AdapterMismatch, ConfigError, GenerationError, ModelNotFound
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,9 @@ def resolve_hf_dir(source: ModelSource, cache_root: Path) -> Path:
 class TransformersGenerator:
     """A causal LM in this process (CPU or CUDA); one generation at a time per model.
 
-    Generation is serialised by a lock because the active LoRA adapter is model-wide state.
+    Generation is serialised by a lock because the active LoRA adapter is model-wide state:
+    attaching, switching and generating all happen under it, so a request never runs with
+    another request's adapter.
     """
 
     def __init__(self, source: ModelSource, device: str, cache_root: Path) -> None:
@@ -118,7 +126,7 @@ class TransformersGenerator:
 
         self.source = source
         self.device = device
-        hf_dir = resolve_hf_dir(source, cache_root)
+        hf_dir = self.hf_dir = resolve_hf_dir(source, cache_root)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(hf_dir, local_files_only=True)
             dtype = torch.bfloat16 if device == "cuda" else torch.float32
@@ -128,10 +136,87 @@ class TransformersGenerator:
             raise ModelNotFound(f"cannot load a model from {hf_dir}: {exc}") from exc
         self.model.eval()
         self._lock = threading.Lock()
+        self._adapters: dict[str, Path] = {}
+        self._base: LoadedBase | None = None
 
     @property
     def model_id(self) -> str:
         return self.source.label
+
+    @property
+    def adapters(self) -> list[str]:
+        """Names of the attached LoRA adapters, in attach order."""
+        return list(self._adapters)
+
+    def loaded_base(self) -> LoadedBase:
+        """The base as adapters are checked against it (fingerprint computed once)."""
+        if self._base is None:
+            refs = [str(self.hf_dir), self.source.directory.name, self.hf_dir.name]
+            if self.source.gguf_file:
+                refs.append(Path(self.source.gguf_file).stem)
+            self._base = LoadedBase.of(self.source.label, refs,
+                                       base_fingerprint(self.model, self.tokenizer))
+        return self._base
+
+    def attach_adapter(self, name: str, path: Path) -> None:
+        """Load the LoRA adapter in ``path`` under ``name``, sharing this generator's base.
+
+        Refuses (AdapterMismatch) an adapter trained on another base. Attaching a name again
+        from the same folder does nothing, so callers may attach on every use; a different
+        folder under a taken name is a ConfigError rather than a silent keep-or-replace.
+        """
+        path = Path(path).expanduser().resolve()
+        with self._lock:
+            known = self._adapters.get(name)
+            if known == path:
+                return
+            if known is not None:
+                raise ConfigError(f"adapter name '{name}' is already attached from {known}; "
+                                  f"give the adapter in {path} another name")
+            base = self.loaded_base()
+            check_adapter_base(name, path, base)
+            try:
+                self._load_adapter(name, path)
+            except (RuntimeError, ValueError) as exc:
+                # peft's own checks: shapes or target modules that the base does not have.
+                raise AdapterMismatch(
+                    f"adapter '{name}' ({path}) does not fit the loaded base '{base.label}': "
+                    f"{_first_reason(exc)}; retrain it on this base") from exc
+            self._adapters[name] = path
+
+    def _load_adapter(self, name: str, path: Path) -> None:
+        """Wrap the base on the first adapter, add to the wrapper after; undo a failed load."""
+        from peft import PeftModel
+
+        if not self._adapters:
+            base = self.model
+            try:
+                self.model = PeftModel.from_pretrained(base, str(path), adapter_name=name,
+                                                       torch_device=self.device)
+            except Exception:
+                _remove_lora_layers(base)  # from_pretrained injects into `base` before loading
+                raise
+            self.model.eval()
+            return
+        try:
+            self.model.load_adapter(str(path), adapter_name=name, torch_device=self.device)
+        except Exception:
+            if name in self.model.peft_config:
+                self.model.delete_adapter(name)
+            raise
+
+    @contextmanager
+    def _using(self, adapter: str | None) -> Iterator[None]:
+        """Make ``adapter`` (or the bare base, for None) the one this generation runs with."""
+        if adapter is not None:
+            # set_adapter also flags the adapter's weights trainable; inference_mode makes
+            # that moot, and leaving the flag keeps this working on peft releases without
+            # set_adapter(inference_mode=...).
+            self.model.set_adapter(adapter)
+            yield
+            return
+        with self.model.disable_adapter() if self._adapters else nullcontext():
+            yield
 
     def prompt_ids(self, messages: Sequence[Message]) -> Any:
         if self.tokenizer.chat_template:
@@ -146,6 +231,11 @@ class TransformersGenerator:
                adapter: str | None = None) -> GenerationStream:
         from transformers import TextIteratorStreamer
 
+        if adapter is not None and adapter not in self._adapters:
+            attached = ", ".join(self._adapters) or "none"
+            raise GenerationError(f"no adapter named '{adapter}' is attached to {self.model_id} "
+                                  f"(attached: {attached}); attach it first or fix the "
+                                  "pack's models.adapter")
         input_ids = self.prompt_ids(messages).to(self.device)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True,
                                         skip_special_tokens=True, timeout=600)
@@ -166,7 +256,8 @@ class TransformersGenerator:
 
             with self._lock, torch.inference_mode():
                 try:
-                    out = self.model.generate(**kwargs)
+                    with self._using(adapter):
+                        out = self.model.generate(**kwargs)
                     result["n"] = int(out.shape[1] - input_ids.shape[1])
                 except Exception as exc:  # surfaced to the caller below, not swallowed
                     result["error"] = exc
@@ -185,3 +276,25 @@ class TransformersGenerator:
 
         stream.pieces = pieces()
         return stream
+
+
+def _remove_lora_layers(model: Any) -> None:
+    """Put back the plain layers that a failed ``PeftModel.from_pretrained`` wrapped in place."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    tuned = [n for n, m in model.named_modules() if isinstance(m, BaseTunerLayer)]
+    outermost = [n for n in tuned if not any(n.startswith(t + ".") for t in tuned)]
+    for name in outermost:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, model.get_submodule(name).get_base_layer())
+    if hasattr(model, "peft_config"):
+        del model.peft_config
+
+
+def _first_reason(exc: BaseException) -> str:
+    """The informative line of a (often multi-line) peft/torch loading error."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = next((line for line in lines if "mismatch" in line or "not found" in line),
+                  lines[0] if lines else type(exc).__name__)
+    return reason if len(reason) <= 240 else reason[:239] + "…"

@@ -82,6 +82,10 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def knows(self, token: str) -> bool:
+        """Whether any indexed chunk contains this (already tokenised) term."""
+        return self._model is not None and bool(self._model.get_tokens_ids([token]))
+
     def search(
         self, query: str, k: int, allowed_ids: AbstractSet[int] | None = None
     ) -> list[tuple[int, float]]:

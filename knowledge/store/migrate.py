@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -32,9 +33,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine, MetaData, inspect
 from sqlalchemy.exc import DBAPIError
 
+from knowledge.store.models import Base
 from verirag.errors import KnowledgeBaseError
 
 log = logging.getLogger(__name__)
@@ -54,41 +56,67 @@ class _PartialSchemaError(KnowledgeBaseError):
     """Some of the initial tables exist but no migration history: damage, or a racing creator."""
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic config for our migrations folder; no alembic.ini is read."""
+@dataclass(frozen=True)
+class Schema:
+    """One independently versioned set of tables in the shared database.
+
+    The knowledge layer's tables are one; the app's conversation tables are another, with
+    their own revisions folder and version table, migrated by this same machinery (the app
+    may import the knowledge layer, never the reverse).
+    """
+
+    name: str
+    versions_dir: Path
+    version_table: str
+    metadata: MetaData
+    initial_revision: str | None = None
+    initial_tables: frozenset[str] = frozenset()
+
+
+KNOWLEDGE = Schema("knowledge", MIGRATIONS_DIR / "versions", "alembic_version", Base.metadata,
+                   INITIAL_REVISION, INITIAL_TABLES)
+
+
+def alembic_config(connection: Connection | None = None, schema: Schema = KNOWLEDGE) -> Config:
+    """An Alembic config for one schema's revisions; no alembic.ini is read."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("version_locations", str(schema.versions_dir))
+    cfg.attributes["metadata"] = schema.metadata
+    cfg.attributes["version_table"] = schema.version_table
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
 
 
-def head_revision() -> str:
+def head_revision(schema: Schema = KNOWLEDGE) -> str:
     """The newest revision this code knows."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config(schema=schema)).get_current_head()
     if head is None:
-        raise KnowledgeBaseError(f"no migrations found in {MIGRATIONS_DIR}; reinstall verirag")
+        raise KnowledgeBaseError(
+            f"no migrations found in {schema.versions_dir}; reinstall verirag")
     return head
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revision(engine: Engine, schema: Schema = KNOWLEDGE) -> str | None:
     """The revision the database is at; None for a database never migrated."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return MigrationContext.configure(
+            conn, opts={"version_table": schema.version_table}).get_current_revision()
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, schema: Schema = KNOWLEDGE) -> None:
     """Migrate the database to the newest revision (a no-op when it is there already)."""
-    if current_revision(engine) == head_revision():
+    if current_revision(engine, schema) == head_revision(schema):
         return  # the usual case: no write lock, so opening never waits on a busy writer
     if engine.dialect.name in _LOCKING_DIALECTS:
-        _upgrade_once(engine)  # serialised by the lock: any error here is a real one
+        _upgrade_once(engine, schema)  # serialised by the lock: errors here are real ones
         return
     # No lock on this backend: a process racing another's first upgrade sees "already exists"
     # or half the tables; the other finishes within moments, so look again a few times.
     for attempt in range(1, _RACE_ATTEMPTS + 1):
         try:
-            _upgrade_once(engine)
+            _upgrade_once(engine, schema)
             return
         except (DBAPIError, _PartialSchemaError) as exc:
             if attempt == _RACE_ATTEMPTS:
@@ -97,13 +125,14 @@ def upgrade(engine: Engine) -> None:
             time.sleep(0.2 * attempt)
 
 
-def _upgrade_once(engine: Engine) -> None:
+def _upgrade_once(engine: Engine, schema: Schema) -> None:
     with engine.connect() as conn:
         _lock(conn)
-        cfg = alembic_config(conn)
-        current = MigrationContext.configure(conn).get_current_revision()
+        cfg = alembic_config(conn, schema)
+        current = MigrationContext.configure(
+            conn, opts={"version_table": schema.version_table}).get_current_revision()
         if current is None:
-            _stamp_if_created_by_create_all(conn, cfg)
+            _stamp_if_created_by_create_all(conn, cfg, schema)
         else:
             _check_known(cfg, current, engine)
         command.upgrade(cfg, "head")
@@ -121,11 +150,14 @@ def _lock(conn: Connection) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
 
 
-def _stamp_if_created_by_create_all(conn: Connection, cfg: Config) -> None:
-    present = INITIAL_TABLES & set(inspect(conn).get_table_names())
-    if present == INITIAL_TABLES:
-        log.info("database predates migrations; stamping it at revision %s", INITIAL_REVISION)
-        command.stamp(cfg, INITIAL_REVISION)
+def _stamp_if_created_by_create_all(conn: Connection, cfg: Config, schema: Schema) -> None:
+    if not schema.initial_tables or schema.initial_revision is None:
+        return
+    present = schema.initial_tables & set(inspect(conn).get_table_names())
+    if present == schema.initial_tables:
+        log.info("database predates migrations; stamping it at revision %s",
+                 schema.initial_revision)
+        command.stamp(cfg, schema.initial_revision)
     elif present:
         raise _PartialSchemaError(
             f"the database has some of verirag's tables ({', '.join(sorted(present))}) but not "

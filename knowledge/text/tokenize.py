@@ -41,6 +41,8 @@ _LATIN = re.compile(rf"[^\W_{_CJK_CHARS}]+(?:(?<=\d)\.\d+|(?<=\d),\d{{3}}(?!\d))
 _EN_STOPWORDS = frozenset((
     "a", "about", "an", "and", "any", "are", "as", "at", "be", "been", "being", "but", "by",
     "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if",
+    "many", "much", "often", "above", "after", "before", "below", "between", "during", "over",
+    "under", "per", "via",
     "in", "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "s",
     "should", "so", "such", "t", "than", "that", "the", "their", "them", "then", "there",
     "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where",
@@ -144,7 +146,7 @@ def key_terms(text: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ies", "es", "ed", "ly", "s")
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ies", "es", "ed", "en", "ly", "s")
 
 
 def _stem(token: str) -> str:
@@ -173,6 +175,14 @@ def coverage(question: str, passage: str) -> float:
     if not terms:
         return 0.0
     text = _normalize(passage)
-    latin = {_stem(t) for t in _latin_tokens(text)}
-    found = sum(1 for t in terms if (t in text if _is_cjk(t) else _stem(t) in latin))
+    words = _latin_tokens(text)
+    latin = {_stem(t) for t in words}
+    initials = "".join(w[0] for w in words if w not in _EN_STOPWORDS)
+    found = sum(1 for t in terms if (t in text if _is_cjk(t) else (
+        _stem(t) in latin or _is_acronym_of(t, initials))))
     return found / len(terms)
+
+
+def _is_acronym_of(term: str, initials: str) -> bool:
+    """"dpa" is found in a passage that says "Data Processing Agreement"."""
+    return 2 <= len(term) <= 5 and term.isalpha() and term in initials

@@ -156,17 +156,20 @@ def test_a_clarified_dosing_dialog_in_english() -> None:
     assert state.turns[-1].answer_text == (
         "To answer about dosing, I need to know the patient age in years. Could you tell me?")
 
+    # The age is a patient fact (use = "none" in the pack): it unlocks the answer and goes
+    # into the prompt, but never into the search query (no protocol says "82").
     answer = _turn(state, pack, "82")
     assert state.turns[-1].decision == "answer"
-    assert answer.query == f"{first.query.rstrip('?')} 82"
+    assert state.slots["age"].value == "82" and state.slots["age"].how == "user"
+    assert answer.query == first.query
     assert "answer to the clarifying question" in answer.reason
 
     other_drug = _turn(state, pack, "and for rivaroxaban?")
-    assert other_drug.query == "What rivaroxaban dose is used for atrial fibrillation 82"
+    assert other_drug.query == "What rivaroxaban dose is used for atrial fibrillation?"
 
     corrected = _turn(state, pack, "no, she is 78")
-    assert corrected.query == "What rivaroxaban dose is used for atrial fibrillation 78"
-    assert "age '82' -> '78'" in corrected.reason
+    assert corrected.query == other_drug.query
+    assert state.slots["age"].value == "78" and "correction" in corrected.reason
 
     side_effects = _turn(state, pack, "what about its side effects?")
     assert side_effects.query.startswith("rivaroxaban side effects")
@@ -185,10 +188,11 @@ def test_a_clarified_dosing_dialog_in_chinese() -> None:
     assert state.turns[-1].answer_text == (
         "要回答用药剂量的问题，我还需要知道：患者年龄（岁）。能告诉我吗？")
     answer = _turn(state, pack, "75岁")
-    assert answer.query == "房颤患者的抗凝药剂量是多少 75岁"
+    assert state.turns[-1].decision == "answer"
+    assert answer.query == "房颤患者的抗凝药剂量是多少？"  # age: a patient fact, not a term
     corrected = _turn(state, pack, "不是，是65岁")
-    assert corrected.query == "房颤患者的抗凝药剂量是多少 65岁"
-    assert state.slots["age"].how == "user"
+    assert corrected.query == answer.query
+    assert state.slots["age"].value == "65" and state.slots["age"].how == "user"
     usage = _turn(state, pack, "给药时间呢？")
     assert "给药时间" in usage.query and "抗凝" in usage.query
     _turn(state, pack, "不考虑年龄")
@@ -228,9 +232,8 @@ def test_recent_slot_values_join_a_standalone_question_only_when_asked_to() -> N
     update_slots(state, question, pack.slots)
     assert rewrite_query(question, state, pack).query == question
     opted = rewrite_query(question, state, pack, carry_recent_turns=2)
-    assert opted.query == ("What INR range should the clinic aim for 72 atrial fibrillation "
-                           "warfarin")
-    assert opted.used_slots == ["age", "conditions", "medications"]
+    assert opted.query == "What INR range should the clinic aim for atrial fibrillation warfarin"
+    assert opted.used_slots == ["conditions", "medications"]  # age: use = "none"
     assert not opted.follow_up
 
 

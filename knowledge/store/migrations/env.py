@@ -20,9 +20,21 @@ if not isinstance(connection, Connection):
         "a connection in config.attributes['connection']; the alembic CLI is not configured"
     )
 
+# The schema being migrated (knowledge tables by default, or the app's conversation tables)
+# is chosen by knowledge.store.migrate through the config's attributes.
+target = context.config.attributes.get("metadata", Base.metadata)
+
+
+def _ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """Compare only this schema's tables: the other schema shares the database."""
+    return type_ != "table" or name in target.tables
+
+
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    include_name=_ours,
+    target_metadata=target,
+    version_table=context.config.attributes.get("version_table", "alembic_version"),
     # SQLite cannot ALTER most things in place; batch mode copies the table instead.
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,

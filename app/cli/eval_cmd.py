@@ -1,0 +1,161 @@
+"""``verirag eval``: score a pack on an evaluation dataset, optionally two settings side by side.
+
+The CLI is the composition root: it builds the runtime, resolves the configurations, shows
+progress and the one-screen summary, and turns a ``VeriragError`` into one red line and exit
+code 1. Everything else lives in ``evals``, imported when the command runs so ``verirag
+--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from app.services import Runtime
+from verirag.errors import VeriragError
+
+if TYPE_CHECKING:
+    from evals.report import Report
+
+RuntimeFactory = Callable[[], Runtime]
+
+_HELP_COMPARE = ("Two (or more) configurations side by side, comma-separated: dense, bm25, "
+                 "hybrid, rag, no-retrieval (baseline), generate, extractive, base, "
+                 "adapter:NAME, or a .toml file overriding [retrieval]/[generation].")
+
+
+def _default_out(runtime: Runtime, dataset: str, domain: str) -> Path:
+    from datetime import datetime
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = re.sub(r"[^\w.-]+", "-", Path(dataset).name or dataset)
+    return runtime.settings.home / "eval-reports" / f"{safe}-{domain}-{stamp}"
+
+
+def summary_table(report: Report) -> Table:
+    """The one-screen summary: a row per figure, a column per configuration."""
+    from evals.report import cell, visible_rows
+
+    meta = report.run.meta()
+    corpus = meta["corpus"]
+    built = "cache reused" if corpus["reused_cache"] else f"{corpus['indexed']} indexed"
+    table = Table(title=f"{meta['dataset']} · {meta['domain']} · {meta['questions']} questions · "
+                        f"{corpus['documents']} docs / {corpus['chunks']} chunks ({built})",
+                  title_justify="left")
+    table.add_column("metric")
+    names = list(report.summary)
+    for name in names:
+        table.add_column(report.labels[name], justify="right")
+    for row in visible_rows(report.summary, report.run.options.ks):
+        table.add_row(row.label, *(cell(report.summary[n], row) for n in names))
+    return table
+
+
+def turn_table(report: Report) -> Table | None:
+    """Multi-turn datasets: recall@k per turn position and configuration."""
+    if not report.turns:
+        return None
+    key = f"recall@{report.run.options.k}"
+    table = Table(title=f"{key} by turn position", title_justify="left")
+    table.add_column("turn")
+    for name in report.turns:
+        table.add_column(report.labels[name], justify="right")
+    positions = sorted({p for turns in report.turns.values() for p in turns})
+    for pos in positions:
+        cells = []
+        for turns in report.turns.values():
+            s = turns.get(pos, {})
+            value = s.get(key)
+            cells.append("—" if value is None else f"{value:.3f} (n={s.get('n_retrieval')})")
+        table.add_row(str(pos), *cells)
+    return table
+
+
+def register(app: typer.Typer, runtime_factory: RuntimeFactory | None = None) -> None:
+    """Add ``eval`` to ``app``; tests pass a factory sharing their loaded models."""
+
+    @app.command("eval")
+    def eval_command(
+        domain: Annotated[str, typer.Argument(help="Domain pack whose settings are evaluated.")],
+        dataset: Annotated[str, typer.Option(
+            "--dataset", help="Dataset folder (corpus.jsonl + questions.jsonl), a pack eval "
+            "folder, or 'pack' for the pack's own eval questions.")],
+        k: Annotated[int, typer.Option("--k", help="Headline recall@k (1, 5, 10 always shown).")
+                     ] = 5,
+        limit: Annotated[int | None, typer.Option(help="Evaluate a sample of N items.")] = None,
+        seed: Annotated[int, typer.Option(help="Seed of the --limit sample.")] = 0,
+        compare: Annotated[str | None, typer.Option(help=_HELP_COMPARE)] = None,
+        out: Annotated[Path | None, typer.Option(
+            help="Report folder (default $VERIRAG_HOME/eval-reports/DATASET-DOMAIN-TIME).")
+        ] = None,
+        retrieval_only: Annotated[bool, typer.Option(
+            "--retrieval-only", help="Measure retrieval only; no answers are generated.")
+        ] = False,
+    ) -> None:
+        """Evaluate a domain pack on a dataset: retrieval, answers, grounding, speed."""
+        console = Console()
+        err = Console(stderr=True)
+        try:
+            _run(runtime_factory or Runtime, console, err, domain, dataset, k, limit, seed,
+                 compare, out, retrieval_only)
+        except VeriragError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from exc
+
+
+def _run(make_runtime: RuntimeFactory, console: Console, err: Console, domain: str,
+         dataset_spec: str, k: int, limit: int | None, seed: int, compare: str | None,
+         out: Path | None, retrieval_only: bool) -> None:
+    from evals.configs import parse_compare
+    from evals.datasets import load_dataset
+    from evals.report import Report, write_report
+    from evals.runner import RunOptions, run_eval
+
+    runtime = make_runtime()
+    pack = runtime.pack(domain)
+    options = RunOptions(k=k, retrieval_only=retrieval_only, limit=limit, seed=seed)
+    configs = parse_compare(compare, pack)
+    data = load_dataset(dataset_spec, pack.root)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                  console=err, transient=False) as progress:
+        index_task = progress.add_task(f"indexing {data.name}", total=None)
+        ask_task = progress.add_task("questions", total=None, visible=False)
+
+        def on_index(i: int, n: int) -> None:
+            progress.update(index_task, completed=i, total=n)
+
+        def on_step(i: int, n: int, config: str) -> None:
+            progress.update(index_task, visible=False)
+            progress.update(ask_task, completed=i, total=n, visible=True,
+                            description=f"{config}")
+
+        run = run_eval(runtime, domain, data, configs, options, on_index=on_index,
+                       on_step=on_step)
+    report = Report(run)
+    target = out or _default_out(runtime, data.name, domain)
+    files = write_report(report, target)
+    run.corpus.close()
+    console.print(summary_table(report))
+    turns = turn_table(report)
+    if turns is not None:
+        console.print(turns)
+    if any(c.baseline for c in configs):
+        console.print("[yellow]baseline[/yellow] columns answer without retrieval: a reference "
+                      "point, not a verirag mode.")
+    console.print(f"report: {target} ({', '.join(p.name for p in files)})", highlight=False,
+                  soft_wrap=True)

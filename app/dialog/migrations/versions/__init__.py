@@ -1,0 +1,1 @@
+"""Alembic revisions of the conversation tables (see ``app.dialog.records.SCHEMA``)."""

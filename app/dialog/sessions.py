@@ -1,0 +1,116 @@
+"""Sessions, turns and audit rows in SQL: how a conversation is resumed and accounted for."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import sessionmaker
+
+from app.dialog.records import AuditRow, ChatSessionRow, TurnRow, utcnow
+from app.dialog.rewrite import Rewrite
+from app.dialog.state import DialogState
+from app.dialog.types import Answer
+from verirag.errors import VeriragError
+
+_SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class SessionNotFound(VeriragError, LookupError):
+    """A session id that is malformed or names no stored conversation."""
+
+
+def citation_records(answer: Answer) -> list[dict[str, Any]]:
+    return [{"n": n, "chunk_id": p.chunk_id, "doc_id": p.doc_id, "doc_name": p.doc_name,
+             "location": p.location, "score": p.score} for n, p in answer.cited_passages()]
+
+
+class SessionStore:
+    def __init__(self, engine: Engine) -> None:
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def create(self, pack: str, user: str | None = None) -> str:
+        session_id = uuid.uuid4().hex
+        with self.sessions.begin() as s:
+            s.add(ChatSessionRow(id=session_id, pack=pack, user=user,
+                                 state=DialogState(pack).snapshot()))
+        return session_id
+
+    def _row(self, s: Any, session_id: str) -> ChatSessionRow:
+        if not _SESSION_ID.match(session_id or ""):
+            raise SessionNotFound(f"'{session_id[:40]}' is not a session id (32 hex characters); "
+                                  "start a new conversation or pick one from the list")
+        row = s.get(ChatSessionRow, session_id)
+        if row is None:
+            raise SessionNotFound(f"no conversation with id {session_id}; it may have been "
+                                  "deleted — start a new one")
+        return row
+
+    def load(self, session_id: str) -> DialogState:
+        with self.sessions() as s:
+            return DialogState.from_snapshot(self._row(s, session_id).state)
+
+    def pack_of(self, session_id: str) -> str:
+        with self.sessions() as s:
+            return self._row(s, session_id).pack
+
+    def list(self, pack: str | None = None, user: str | None = None,
+             limit: int = 50) -> list[ChatSessionRow]:
+        with self.sessions() as s:
+            q = select(ChatSessionRow).order_by(ChatSessionRow.updated_at.desc()).limit(limit)
+            if pack:
+                q = q.where(ChatSessionRow.pack == pack)
+            if user is not None:
+                q = q.where(ChatSessionRow.user == user)
+            return list(s.scalars(q))
+
+    def turns(self, session_id: str) -> list[TurnRow]:
+        with self.sessions() as s:
+            self._row(s, session_id)
+            return list(s.scalars(select(TurnRow).where(TurnRow.session_id == session_id)
+                                  .order_by(TurnRow.index)))
+
+    def record_turn(self, session_id: str, state: DialogState, answer: Answer,
+                    rewrite: Rewrite, *, model: str, adapter: str | None,
+                    actor: str = "") -> int:
+        """Store the turn and the new state, and append the audit row, in one transaction."""
+        t = answer.timings
+        total = t.retrieval_s + (t.generation_s or 0.0)
+        with self.sessions.begin() as s:
+            row = self._row(s, session_id)
+            turn = TurnRow(
+                session_id=session_id, index=state.turns[-1].index, question=answer.question,
+                query=rewrite.query, rewrite_reason=rewrite.reason, decision=answer.decision,
+                mode=answer.mode, answer=answer.text, citations=citation_records(answer),
+                retrieved_chunk_ids=[p.chunk_id for p in answer.sources],
+                removed_sentences=list(answer.removed_sentences),
+                invalid_markers=answer.invalid_markers, state=state.snapshot(), model=model,
+                adapter=adapter, retrieval_s=t.retrieval_s, first_token_s=t.first_token_s,
+                tokens_per_s=t.tokens_per_s, total_s=total)
+            s.add(turn)
+            row.state = state.snapshot()
+            row.updated_at = utcnow()
+            if not row.title:
+                row.title = answer.question[:120]
+            s.flush()
+            s.add(AuditRow(actor=actor or (row.user or ""), action="answer", pack=row.pack,
+                           detail={"session": session_id, "turn": turn.index,
+                                   "question": answer.question, "query": rewrite.query,
+                                   "decision": answer.decision,
+                                   "retrieved_chunk_ids": turn.retrieved_chunk_ids,
+                                   "cited": [c["chunk_id"] for c in turn.citations],
+                                   "answer": answer.text, "model": model, "adapter": adapter,
+                                   "timings": asdict(t)}))
+            return turn.id
+
+    def feedback(self, turn_id: int, value: int, comment: str = "") -> None:
+        if value not in (-1, 0, 1):
+            raise VeriragError("feedback is -1 (thumbs down), 0 (none) or 1 (thumbs up)")
+        with self.sessions.begin() as s:
+            done = s.execute(update(TurnRow).where(TurnRow.id == turn_id)
+                             .values(feedback=value, feedback_comment=comment[:2000]))
+            if not done.rowcount:
+                raise VeriragError(f"no turn with id {turn_id}")

@@ -1,0 +1,127 @@
+"""What the runner asks questions through: the ``TurnAnswerer`` boundary and its defaults.
+
+The runner knows nothing of how an answer is produced: it hands a question and the earlier
+turns (as chat messages) to a ``TurnAnswerer`` and scores the ``Answer`` it gets back. The
+default wraps ``Answerer`` and passes the dataset's earlier turns (questions and their gold
+answers) as history; a multi-turn dialog manager (query rewriting, slots) plugs in through a
+``TurnAnswererFactory`` without the runner changing.
+
+``NoRetrievalAnswerer`` is the ``no-retrieval`` baseline: the pack's system prompt and the
+question, no passages. Its answers are never cited, so its grounding figures are zero by
+construction; the report marks it as a baseline.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from app.dialog.answerer import Answerer, question_language
+from app.dialog.citations import trim_runaway
+from app.dialog.types import Answer, AnswerSentence
+from app.models.generator import GenerationParams, Generator
+from app.services import Runtime
+from evals.configs import EvalConfig
+from evals.errors import EvalDataError
+from knowledge.kb import KnowledgeBase
+from knowledge.retrieval import Retriever
+
+History = Sequence[dict[str, str]]
+
+_BASELINE_RULES = ("Answer the question in one to three sentences from what you know. If you "
+                   "do not know, reply exactly: {refusal}")
+
+
+class TurnAnswerer(Protocol):
+    """Answers one turn of a conversation, given the turns before it as chat messages."""
+
+    def answer(self, question: str, history: History) -> Answer: ...
+
+
+TurnAnswererFactory = Callable[[EvalConfig, KnowledgeBase], TurnAnswerer]
+
+
+class AnswererTurns:
+    """The single-question ``Answerer`` with the dataset's earlier turns as history."""
+
+    def __init__(self, answerer: Answerer, adapter: str | None = None) -> None:
+        self.answerer = answerer
+        self.adapter = adapter
+
+    def answer(self, question: str, history: History) -> Answer:
+        return self.answerer.answer(question, history=history, adapter=self.adapter)
+
+
+def is_refusal(text: str, refusal: str) -> bool:
+    """The model replied with (the start of) the refusal message, ignoring case and punctuation."""
+    norm = re.sub(r"\W+", " ", text).strip().lower()
+    ref = re.sub(r"\W+", " ", refusal).strip().lower()
+    return bool(ref) and (ref[:40] in norm or (len(norm) > 10 and norm in ref))
+
+
+class NoRetrievalAnswerer:
+    """Baseline: the model answers from its own weights, with no passages to cite."""
+
+    def __init__(self, config: EvalConfig, generator: Generator) -> None:
+        self.pack = config.pack
+        self.generator = generator
+        self.adapter = config.adapter
+
+    def answer(self, question: str, history: History) -> Answer:
+        refusal = self.pack.refusal_for(question_language(question))
+        system = f"{self.pack.system_prompt.strip()}\n\n{_BASELINE_RULES.format(refusal=refusal)}"
+        messages = [{"role": "system", "content": system}, *history,
+                    {"role": "user", "content": question.strip()}]
+        g = self.pack.generation
+        params = GenerationParams(g.max_new_tokens, g.temperature, g.top_p, g.repetition_penalty)
+        answer = Answer(question=question, query=question, decision="answer", text="",
+                        mode="no-retrieval")
+        started = time.perf_counter()
+        stream = self.generator.stream(messages, params, adapter=self.adapter)
+        raw = "".join(stream)
+        answer.raw_output = raw
+        answer.timings.first_token_s = stream.first_token_s
+        answer.timings.generation_s = stream.total_s or time.perf_counter() - started
+        answer.timings.tokens = stream.n_tokens
+        text = trim_runaway(raw)
+        if is_refusal(text, refusal) or not text:
+            answer.decision, answer.text = "refuse", refusal
+            return answer
+        answer.text = text
+        answer.sentences = [AnswerSentence(text, ())]
+        return answer
+
+
+def check_adapter(generator: Generator, adapter: str | None) -> None:
+    """Fail before the run, not on question 1 of 200, when the adapter is not attached."""
+    if adapter is None:
+        return
+    attached = getattr(generator, "adapters", None)
+    if attached is None:  # a served model (vLLM): the server knows its adapters
+        return
+    if adapter not in attached:
+        raise EvalDataError(
+            f"the generator {generator.model_id} has no adapter named '{adapter}' (attached: "
+            f"{', '.join(attached) or 'none'}); train or attach it first, or compare "
+            "without adapter:NAME")
+
+
+def default_factory(runtime: Runtime) -> TurnAnswererFactory:
+    """Build each configuration's answerer from the runtime's shared models."""
+
+    def make(config: EvalConfig, kb: KnowledgeBase) -> TurnAnswerer:
+        pack = config.pack
+        needs_generator = not config.use_retrieval or pack.generation.mode == "generate"
+        generator = (runtime.models.generator(pack.models.generator_path)
+                     if needs_generator else None)
+        if generator is not None:
+            check_adapter(generator, config.adapter)
+        if not config.use_retrieval:
+            assert generator is not None
+            return NoRetrievalAnswerer(config, generator)
+        retriever = Retriever(kb, pack.retrieval, reranker=runtime.models.reranker())
+        return AnswererTurns(Answerer(pack, retriever, generator, kb.embedder), config.adapter)
+
+    return make

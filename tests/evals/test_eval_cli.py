@@ -1,0 +1,185 @@
+"""``verirag eval`` end to end through the CLI, with the session's real embedder.
+
+The dataset is made here: five passages (one Chinese), four questions and a three-turn dialog.
+Each test runs in its own data directory (the autouse ``VERIRAG_HOME``), sharing the
+session's loaded models the way ``fresh_runtime`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from app.cli.eval_cmd import register
+from app.models import ModelRegistry
+from app.services import Runtime
+from verirag.settings import load_settings
+
+runner = CliRunner()
+
+CORPUS = [
+    {"id": "hand-1", "title": "Hand hygiene", "source": "test",
+     "text": "Staff must clean their hands with alcohol rub before and after every patient "
+             "contact. Soap and water are required after caring for patients with diarrhoea."},
+    {"id": "warf-1", "title": "Warfarin", "source": "test",
+     "text": "Warfarin is stopped five days before a planned procedure. The INR is checked the "
+             "day before surgery."},
+    {"id": "sepsis-1", "title": "Sepsis bundle", "source": "test",
+     "text": "Give broad-spectrum antibiotics within one hour of recognising sepsis. Take blood "
+             "cultures before the first dose."},
+    {"id": "falls-1", "title": "跌倒预防", "source": "test",
+     "text": "所有住院患者入院时均应进行跌倒风险评估。高风险患者每班复评一次。"},
+    {"id": "insulin-1", "title": "Insulin", "source": "test",
+     "text": "Check capillary blood glucose before meals and at bedtime for patients on insulin. "
+             "Treat hypoglycaemia below 4 mmol/L."},
+]
+QUESTIONS: list[dict[str, Any]] = [
+    {"id": "q1", "question": "When should warfarin be stopped before a procedure?",
+     "answer": "five days before", "gold_ids": ["warf-1"]},
+    {"id": "q2", "question": "How soon must antibiotics be given in sepsis?",
+     "answer": "within one hour", "gold_ids": ["sepsis-1"]},
+    {"id": "q3", "question": "住院患者何时进行跌倒风险评估？", "answer": "入院时",
+     "gold_ids": ["falls-1"]},
+    {"id": "q4", "question": "What is the hospital parking fee?", "answer": "", "gold_ids": []},
+    {"id": "d1", "turns": [
+        {"question": "Tell me about hand hygiene.", "answer": "Clean hands around patients.",
+         "gold_ids": None},
+        {"question": "When are soap and water required instead of alcohol rub?",
+         "answer": "after caring for patients with diarrhoea", "gold_ids": ["hand-1"]},
+        {"question": "What glucose level counts as hypoglycaemia?", "answer": "below 4 mmol/L",
+         "gold_ids": ["insulin-1"]}]},
+]
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    folder = tmp_path / "tiny-set"
+    folder.mkdir()
+    for name, rows in (("corpus.jsonl", CORPUS), ("questions.jsonl", QUESTIONS)):
+        (folder / name).write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def cli(models: ModelRegistry) -> typer.Typer:
+    """A Typer app with only ``eval``, whose runtime shares the session's models."""
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """verirag (test)"""
+
+    register(app, lambda: Runtime(load_settings(), models))
+    return app
+
+
+def _eval(cli: typer.Typer, *args: str) -> tuple[int, str]:
+    result = runner.invoke(cli, ["eval", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def _report(out: Path) -> dict[str, Any]:
+    return json.loads((out / "report.json").read_text(encoding="utf-8"))
+
+
+def test_retrieval_only_comparison_writes_every_report_and_reuses_the_index(
+        cli: typer.Typer, dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, output = _eval(cli, "medical", "--dataset", str(dataset), "--retrieval-only",
+                         "--compare", "dense,bm25", "--out", str(out))
+    assert code == 0, output
+    assert "recall@5" in output and "dense" in output and "bm25" in output
+    assert "recall@5 by turn position" in output
+    for name in ("report.json", "summary.md", "metrics.png", "recall_at_k.png", "latency.png",
+                 "turns.png"):
+        assert (out / name).is_file(), name
+    assert (out / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    report = _report(out)
+    meta = report["meta"]
+    assert meta["corpus"]["indexed"] == 5 and not meta["corpus"]["reused_cache"]
+    assert meta["questions"] == 6 and meta["multi_turn"]
+    assert len(report["records"]) == 12  # 6 scored turns x 2 configurations
+    bm25 = report["summary"]["bm25"]
+    assert bm25["n_retrieval"] == 5  # q4 is unanswerable: no gold to find
+    assert bm25["recall@1"] == 1.0 and bm25["recall@5"] == 1.0
+    assert bm25["em"] is None, "nothing was answered in a retrieval-only run"
+    q3 = next(r for r in report["records"] if r["item_id"] == "q3" and r["config"] == "bm25")
+    assert q3["retrieved"][0] == "falls-1", "corpus ids are the document names"
+    assert {r["turn"] for r in report["records"] if r["item_id"] == "d1"} == {2, 3}
+    assert set(report["by_turn"]["dense"]) == {"2", "3"}
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "| recall@5 |" in summary and "## By turn position" in summary
+
+    again = tmp_path / "again"
+    code, output = _eval(cli, "medical", "--dataset", str(dataset), "--retrieval-only",
+                         "--compare", "dense,bm25", "--out", str(again))
+    assert code == 0, output
+    second = _report(again)
+    assert second["meta"]["corpus"]["indexed"] == 0, "the cached index was reused"
+    assert second["meta"]["corpus"]["reused_cache"]
+    assert second["meta"]["corpus"]["cache_dir"] == meta["corpus"]["cache_dir"]
+    assert [r["retrieved"] for r in second["records"]] == [r["retrieved"] for r in
+                                                           report["records"]]
+    for config in ("dense", "bm25"):
+        for key in ("recall@1", "recall@5", "mrr@10", "ndcg@10"):
+            assert second["summary"][config][key] == report["summary"][config][key]
+
+
+def test_limit_and_seed_pick_the_same_questions(cli: typer.Typer, dataset: Path,
+                                                tmp_path: Path) -> None:
+    picks = []
+    for run in ("a", "b"):
+        code, output = _eval(cli, "medical", "--dataset", str(dataset), "--retrieval-only",
+                             "--limit", "2", "--seed", "7", "--out", str(tmp_path / run))
+        assert code == 0, output
+        picks.append([r["item_id"] for r in _report(tmp_path / run)["records"]])
+    assert picks[0] == picks[1] and len(set(picks[0])) == 2
+
+
+def test_errors_are_one_line_with_exit_code_1(cli: typer.Typer, dataset: Path) -> None:
+    code, output = _eval(cli, "medical", "--dataset", str(dataset), "--retrieval-only",
+                         "--compare", "no-retrieval")
+    assert code == 1 and "has no retrieval to measure" in output and "Traceback" not in output
+    with (dataset / "questions.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write('{"id": "q9", "question": "Broken?", "gold_ids": 3}\n')
+    code, output = _eval(cli, "medical", "--dataset", str(dataset), "--retrieval-only")
+    assert code == 1 and "questions.jsonl:6:" in output and "'gold_ids'" in output
+
+
+@pytest.mark.slow
+def test_full_run_on_the_medical_pack_questions(cli: typer.Typer, tmp_path: Path) -> None:
+    """Generated, extractive and no-retrieval answers to two of the pack's own questions.
+
+    The generating configuration is a TOML override with a short token budget: it exercises
+    the override path and keeps the test's generation time down.
+    """
+    short = tmp_path / "short.toml"
+    short.write_text('name = "generate"\n[generation]\nmode = "generate"\nmax_new_tokens = 40\n')
+    out = tmp_path / "full"
+    code, output = _eval(cli, "medical", "--dataset", "pack", "--limit", "2", "--seed", "0",
+                         "--compare", f"{short},extractive,no-retrieval", "--out", str(out))
+    assert code == 0, output
+    assert "baseline" in output
+    report = _report(out)
+    assert report["meta"]["dataset"] == "medical-pack" and report["meta"]["questions"] == 2
+    records = report["records"]
+    assert len(records) == 6
+    assert all(r["decision"] in ("answer", "refuse") and r["answer"] for r in records)
+    assert all(r["timings"]["e2e_s"] > 0 for r in records)
+    generated = [r for r in records if r["config"] == "generate"]
+    assert all(r["mode"] in ("generate", "extractive-fallback") for r in generated
+               if r["decision"] == "answer")
+    assert all(r["retrieval"] for r in generated if r["answerable"])
+    baseline = [r for r in records if r["config"] == "no-retrieval"]
+    assert all(not r["retrieved"] and not r["cited_docs"] for r in baseline)
+    summary = report["summary"]
+    assert summary["extractive"]["answered"] is not None
+    assert summary["no-retrieval"]["recall@5"] is None
+    assert "no-retrieval (baseline)" in (out / "summary.md").read_text(encoding="utf-8")
