@@ -19,12 +19,14 @@ from app.dialog.model_slots import GeneratorSlotExtractor
 from app.dialog.records import SCHEMA as DIALOG_SCHEMA
 from app.dialog.sessions import SessionStore
 from app.models import ModelRegistry
+from app.models.generator import Generator
 from domains.pack import Pack, list_pack_names, load_pack
 from knowledge.ingest import Ingestor, IngestReport
 from knowledge.kb import KnowledgeBase
 from knowledge.retrieval import Retriever
 from knowledge.store import make_engine
 from knowledge.store.migrate import upgrade
+from verirag.errors import ConfigError
 from verirag.settings import Settings, load_settings
 
 StatusFn = Callable[[str], None]
@@ -68,9 +70,35 @@ class Runtime:
         pack = self.pack(name)
         kb = self.kb(name)
         generator = None
+        adapter = None
         if with_generator and pack.generation.mode == "generate":
             generator = self.models.generator(pack.models.generator_path)
-        return Answerer(pack, self.retriever(name), generator, kb.embedder)
+            adapter = self.attach_pack_adapter(pack, generator)
+        return Answerer(pack, self.retriever(name), generator, kb.embedder, adapter=adapter)
+
+    def adapter_path(self, pack: Pack) -> Path | None:
+        """Where the pack's adapter lives: a folder relative to the pack, or a name in the
+        data directory's adapter registry (``$VERIRAG_HOME/adapters/PACK/NAME``)."""
+        name = pack.models.adapter
+        if not name:
+            return None
+        for candidate in (pack.root / name, self.settings.home / "adapters" / pack.name / name):
+            if (candidate / "adapter_config.json").is_file():
+                return candidate
+        raise ConfigError(f"{pack.root / 'pack.toml'}: adapter '{name}' not found in "
+                          f"{pack.root} or {self.settings.home / 'adapters' / pack.name}; "
+                          "train one with `verirag finetune` or remove models.adapter")
+
+    def attach_pack_adapter(self, pack: Pack, generator: Generator) -> str | None:
+        """Attach the pack's LoRA adapter to the shared base, by the pack's name."""
+        path = self.adapter_path(pack)
+        if path is None:
+            return None
+        attach = getattr(generator, "attach_adapter", None)
+        if attach is None:  # a remote server serves adapters by name itself (vLLM --lora-modules)
+            return pack.name
+        attach(pack.name, path)
+        return pack.name
 
     @cached_property
     def sessions(self) -> SessionStore:

@@ -38,11 +38,13 @@ class Answerer:
     """Answers for one pack; the generator and embedder are shared with other packs."""
 
     def __init__(self, pack: Pack, retriever: Retriever, generator: Generator | None,
-                 embedder: Embedder) -> None:
+                 embedder: Embedder, *, adapter: str | None = None) -> None:
+        """``adapter`` is the pack's LoRA adapter name on the shared generator (None: base)."""
         self.pack = pack
         self.retriever = retriever
         self.generator = generator
         self.embedder = embedder
+        self.adapter = adapter
 
     def params(self) -> GenerationParams:
         g = self.pack.generation
@@ -70,7 +72,7 @@ class Answerer:
             answer.mode = "extractive"
             self._finish(answer, extract(query, found.passages, self.embedder), on_token)
             return answer
-        self._generate(answer, refusal, history, on_token, adapter, details)
+        self._generate(answer, refusal, history, on_token, adapter or self.adapter, details)
         return answer
 
     def _blocked_term(self, question: str) -> str | None:

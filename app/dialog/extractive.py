@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from app.dialog.injection import looks_like_instruction
 from app.dialog.types import AnswerSentence
 from knowledge.embedding import Embedder
 from knowledge.text.sentences import split_sentences, token_spans
@@ -44,7 +45,7 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[int, str]]:
         for start, end in split_sentences(p.text):
             for piece in _windows(p.text[start:end].strip()):
                 # a heading line ("5.1 Single-name limit") names a topic, it answers nothing
-                if len(token_spans(piece)) >= MIN_TOKENS:
+                if len(token_spans(piece)) >= MIN_TOKENS and not looks_like_instruction(piece):
                     out.append((n, piece))
     return out[:MAX_CANDIDATES]
 

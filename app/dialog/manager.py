@@ -97,6 +97,7 @@ class DialogManager:
                             answer.text, [p.chunk_id for _, p in answer.cited_passages()]))
         state.awaiting = awaiting
         model = self.answerer.generator.model_id if self.answerer.generator else "extractive"
+        used_adapter = (adapter or self.answerer.adapter) if self.answerer.generator else None
         turn_id = self.store.record_turn(session_id, state, answer, rewrite, model=model,
-                                         adapter=adapter, actor=self.user or "")
+                                         adapter=used_adapter, actor=self.user or "")
         return TurnResult(session_id, turn_id, answer, rewrite, change, state)

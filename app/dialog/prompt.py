@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from app.dialog.injection import neutralize
 from knowledge.types import Passage
 
 RULES = (
@@ -28,7 +29,8 @@ _TAGLIKE = re.compile(r"</?\s*passage[^>]*>", re.IGNORECASE)
 
 def passage_block(n: int, passage: Passage) -> str:
     where = f" ({passage.location})" if passage.location else ""
-    body = _TAGLIKE.sub("", passage.text).strip()
+    body, _ = neutralize(_TAGLIKE.sub("", passage.text))
+    body = body.strip()
     return f'<passage n="{n}" source="{passage.doc_name}{where}">\n{body}\n</passage>'
 
 
