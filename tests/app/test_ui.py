@@ -42,3 +42,14 @@ def test_out_of_scope_question_is_shown_as_a_refusal(chat: AppTest) -> None:
     chat.chat_input[0].set_value("What is the daily cash withdrawal limit at cash machines?").run()
     assert not chat.exception
     assert chat.warning and "do not say" in chat.warning[0].value
+
+
+def test_follow_up_shows_the_rewritten_query_and_the_state(chat: AppTest) -> None:
+    chat.selectbox[0].select("finance").run()
+    chat.chat_input[0].set_value("What was Northbridge Bank's profit before tax in 2023?").run()
+    chat.chat_input[0].set_value("And in 2022?").run()
+    assert not chat.exception
+    details = [t.value for t in chat.text if t.value.startswith("searched for:")]
+    assert any("profit before tax" in d and "2022" in d for d in details)
+    table = chat.sidebar.table[0].value
+    assert "fiscal_period" in list(table["slot"]) and "2022" in list(table["value"])
