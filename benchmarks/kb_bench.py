@@ -13,8 +13,10 @@ all-MiniLM-L6-v2 directory, CPU):
    redact, chunk, SQL, embed, FAISS, BM25, persist); LangChain and LlamaIndex receive the chunk
    texts verirag's own loaders and chunker produced from the same files (exactly the strings
    verirag embeds), so all three embed identical strings.
-2. Index build and queries at ``--sizes`` with PRECOMPUTED vectors shared by all three: a base
-   set (the end-to-end chunks) is embedded once with the real model; the N-chunk corpus cycles
+2. Index build, queries and maintenance (add / delete one document, save, reopen) at
+   ``--sizes`` with PRECOMPUTED vectors shared by all three: the base set is the end-to-end
+   chunks with the vectors the real model gave them (read back from LangChain's index, which
+   holds exactly the model's output); the N-chunk corpus cycles
    those texts (each under a unique heading) and gives each chunk its base vector plus small
    gaussian noise, renormalised. verirag gets them through an Embedder that looks vectors up
    by text; LangChain through ``FAISS.from_embeddings``; LlamaIndex through nodes whose

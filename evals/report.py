@@ -119,7 +119,8 @@ class Report:
         if corpus["duplicates"] or corpus["rejected"]:
             lines.append(f"- {corpus['duplicates']} corpus passages repeat an earlier passage's "
                          "text (indexed once; their gold ids count as the first copy); "
-                         f"{len(corpus['rejected'])} rejected by the ingestor")
+                         f"{len(corpus['rejected'])} rejected by the ingestor, "
+                         f"{len(corpus['rejected_gold'])} of them gold passages (never findable)")
         lines.append("")
         for cfg in meta["configs"]:
             parts = [f"retrieval {cfg['retrieval_mode'] if cfg['use_retrieval'] else 'none'}"]

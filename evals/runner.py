@@ -78,6 +78,7 @@ class Record:
     label_pred: str | None = None
     citations_valid: int = 0
     citations_supported: int = 0
+    evidence: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float | None] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -98,6 +99,8 @@ class EvalRun:
 
     def meta(self) -> dict[str, Any]:
         c = self.corpus
+        unreachable = sorted({g for item in self.dataset.items for t in item.turns if t.scored
+                              for g in t.gold_ids or () if g in c.rejected})
         return {
             "domain": self.domain, "dataset": self.dataset.name,
             "questions_file": str(self.dataset.questions_path),
@@ -107,7 +110,8 @@ class EvalRun:
             "retrieval_only": self.options.retrieval_only, "embedder": self.embedder_id,
             "corpus": {"documents": c.documents, "chunks": c.chunks, "indexed": c.indexed,
                        "reused_cache": c.reused, "cache_dir": str(c.directory),
-                       "duplicates": len(c.aliases), "rejected": c.rejected},
+                       "duplicates": len(c.aliases), "rejected": c.rejected,
+                       "rejected_gold": unreachable},
             "configs": [{"name": cfg.name, "label": cfg.label, "baseline": cfg.baseline,
                          "description": cfg.description, "use_retrieval": cfg.use_retrieval,
                          "retrieval_mode": cfg.pack.retrieval.mode,
@@ -166,9 +170,10 @@ class _ConfigRunner:
     def _score_answer(self, rec: Record, answer: Answer, elapsed: float) -> None:
         rec.query = answer.query or rec.question
         rec.answer, rec.decision, rec.mode = answer.text, answer.decision, answer.mode
+        rec.evidence = dict(answer.evidence)  # why it answered or refused (best cosine, coverage)
         refused = answer.decision == "refuse"
         rec.cited_docs = list(dict.fromkeys(p.doc_name for _, p in answer.cited_passages()))
-        if rec.references and rec.answerable:
+        if rec.references and rec.answerable and rec.label_gold is None:
             rec.scores = answer_scores(answer.text, rec.references)
         if rec.label_gold is not None:
             rec.label_pred = answer_label(answer.text, refused=refused)

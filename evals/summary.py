@@ -4,7 +4,9 @@ Each figure is averaged over the questions it is defined for, and the count it r
 reported beside it, because a "recall 1.0" over 2 questions is not one over 200:
 
 - retrieval (recall@k, gold_recall@10, MRR@10, nDCG@10): scored questions with gold ids;
-- answer strings (EM, F1, ROUGE-L, BLEU): answerable questions with a reference answer;
+- answer strings (EM, F1, ROUGE-L, BLEU): answerable questions with a free-text reference
+  (a label reference such as "yes" is scored by label accuracy only: F1 of a sentence against
+  "yes" measures nothing);
 - label accuracy: questions whose reference is a label (yes/no/maybe);
 - ``answered``: share not refused; ``fallback``: share of generated answers the answerer
   replaced by quoted sentences because no generated sentence was supported; ``cited``: share

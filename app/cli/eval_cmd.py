@@ -35,7 +35,8 @@ RuntimeFactory = Callable[[], Runtime]
 
 _HELP_COMPARE = ("Two (or more) configurations side by side, comma-separated: dense, bm25, "
                  "hybrid, rag, no-retrieval (baseline), generate, extractive, base, "
-                 "adapter:NAME, or a .toml file overriding [retrieval]/[generation].")
+                 "adapter:NAME, or a .toml file overriding the pack's retrieval and "
+                 "generation sections.")
 
 
 def _default_out(runtime: Runtime, dataset: str, domain: str) -> Path:

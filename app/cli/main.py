@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from app.cli.eval_cmd import register as register_eval
 from app.cli.render import ingest_table, print_state, print_turn
 from app.services import Runtime
 from verirag.errors import VeriragError
@@ -209,6 +210,9 @@ def kb_rebuild(domain: DomainArg) -> None:
     """Re-embed every passage from the database into fresh indexes."""
     n = Runtime().kb(domain, status=_status).rebuild()
     console.print(f"rebuilt {domain}: {n} passages")
+
+
+register_eval(app)
 
 
 def main() -> None:

@@ -1,0 +1,43 @@
+"""Conversation tables: migrated like the knowledge tables, feedback and audit kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select
+
+from app.dialog.records import SCHEMA, AppBase, AuditRow
+from app.services import Runtime
+from knowledge.store.migrate import current_revision, head_revision
+from verirag.errors import VeriragError
+from verirag.settings import load_settings
+
+
+def test_conversation_tables_match_their_migrations(tmp_path: Path) -> None:
+    rt = Runtime(load_settings(home=tmp_path))
+    assert current_revision(rt.engine, SCHEMA) == head_revision(SCHEMA)
+    ours = set(AppBase.metadata.tables)
+    opts = {"compare_type": True,
+            "include_name": lambda name, type_, parent: type_ != "table" or name in ours}
+    with rt.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn, opts=opts),
+                                AppBase.metadata) == []
+
+
+def test_feedback_is_stored_with_the_turn_and_each_answer_is_audited(runtime: Runtime) -> None:
+    dm = runtime.dialog("finance", with_generator=False)
+    sid = dm.start()
+    result = dm.turn(sid, "What was Northbridge Bank's CET1 ratio at the end of 2023?")
+    runtime.sessions.feedback(result.turn_id, -1, "the ratio is in the table, quote it")
+    (turn,) = runtime.sessions.turns(sid)
+    assert turn.feedback == -1 and "quote it" in turn.feedback_comment
+    with runtime.sessions.sessions() as s:
+        audit = s.scalars(select(AuditRow).where(AuditRow.action == "answer")).all()
+    row = next(a for a in audit if a.detail["session"] == sid)
+    assert row.detail["retrieved_chunk_ids"] == turn.retrieved_chunk_ids
+    assert row.detail["question"].startswith("What was Northbridge")
+    with pytest.raises(VeriragError, match="feedback is -1"):
+        runtime.sessions.feedback(result.turn_id, 5)
