@@ -48,6 +48,7 @@ def chunk_document(doc: ParsedDocument, cfg: ChunkingConfig) -> list[ChunkDraft]
     text = doc.text
     chunks: list[ChunkDraft] = []
     path: tuple[str, ...] = ()
+    levels: tuple[int, ...] = ()  # the heading level of each entry of ``path``
     pending: list[_Span] = []
 
     def flush() -> None:
@@ -60,7 +61,7 @@ def chunk_document(doc: ParsedDocument, cfg: ChunkingConfig) -> list[ChunkDraft]
             continue
         if block.kind == "heading":
             flush()
-            path = _descend(path, block)
+            path, levels = _descend(path, levels, block)
             continue
         span = _strip(text, start, start + len(block.text), block.page)
         if block.kind == "table":
@@ -91,10 +92,19 @@ def _with_offsets(blocks: Sequence[Block]) -> Iterator[tuple[Block, int]]:
         position += len(block.text) + len(_SEPARATOR)
 
 
-def _descend(path: tuple[str, ...], heading: Block) -> tuple[str, ...]:
-    """A heading of level L replaces everything at depth >= L; skipped levels are not padded."""
+def _descend(
+    path: tuple[str, ...], levels: tuple[int, ...], heading: Block
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """A heading closes every open heading of its level or deeper, then opens itself.
+
+    Levels are compared, not depths: a document whose sections start at ``##`` (no ``#``)
+    has sibling sections, not each nested in the one before; skipped levels are not padded.
+    """
     level = max(1, heading.level)
-    return (*path[: level - 1], " ".join(heading.text.split()))
+    keep = 0
+    while keep < len(levels) and levels[keep] < level:
+        keep += 1
+    return (*path[:keep], " ".join(heading.text.split())), (*levels[:keep], level)
 
 
 def _strip(text: str, start: int, end: int, page: int | None) -> _Span:

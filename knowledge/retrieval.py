@@ -82,6 +82,7 @@ class Retriever:
         fetch = max(self.cfg.fetch_k, k)
         dense_hits: list[tuple[int, float]] = []
         bm25_hits: list[tuple[int, float]] = []
+        qvec = None
         if mode in ("dense", "hybrid"):
             qvec = self.kb.embedder.embed_query(query)
             dense_hits = self.kb.dense.search(qvec, fetch, allowed)
@@ -96,9 +97,12 @@ class Retriever:
             passages = self.reranker.rerank(query, passages[: self.cfg.rerank_k])
         passages = passages[:k]
         dense = dict(dense_hits)
+        # Cosine for passages found only by BM25, so the evidence check sees every passage.
         missing = [p.chunk_id for p in passages if p.chunk_id not in dense]
         if missing and len(self.kb.dense):
-            dense.update(self._dense_scores(query, missing))
+            if qvec is None:
+                qvec = self.kb.embedder.embed_query(query)
+            dense.update(self.kb.dense.search(qvec, len(missing), set(missing)))
         lexical = {p.chunk_id: coverage(query, embedding_text(p.doc_name, p.heading_path, p.text))
                    for p in passages}
         return RetrievalResult(query, passages, dense, lexical)
@@ -109,11 +113,6 @@ class Retriever:
         if bm25 is None:
             return []
         return [t for t in terms if not all(bm25.knows(tok) for tok in search_tokens(t))]
-
-    def _dense_scores(self, query: str, ids: list[int]) -> dict[int, float]:
-        """Cosine for passages found only by BM25, so the evidence check sees every passage."""
-        qvec = self.kb.embedder.embed_query(query)
-        return dict(self.kb.dense.search(qvec, len(ids), set(ids)))
 
     def _passages(self, ids: list[int], scores: dict[int, float]) -> list[Passage]:
         """Load passages in rank order, dropping any whose document is not ready."""

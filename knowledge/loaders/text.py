@@ -57,6 +57,10 @@ def parse_plain_text(text: str) -> list[Block]:
             _flush(body, drafts)
             drafts.append(("heading", " ".join(line.split()), guess))
         _flush(body, drafts)
+    if all(kind == "heading" for kind, *_ in drafts):
+        # Lines that only look like headings ("Net revenue 2023 4,210") with no body under them
+        # are the text itself: as headings they would be dropped and the file found empty.
+        drafts = [("paragraph", line, None) for _, line, _ in drafts]
     levels = iter(assign_levels([g for *_, g in drafts if g is not None]))
     return [
         Block(kind, body_text, level=next(levels) if guess is not None else 0)

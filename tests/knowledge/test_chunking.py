@@ -147,6 +147,15 @@ def test_heading_paths_follow_levels_and_headings_are_not_in_text() -> None:
     ]
 
 
+def test_sections_starting_below_level_one_are_siblings_not_nested() -> None:
+    """Many exported documents have no ``#`` title: their ``##`` sections are siblings."""
+    doc = doc_of(h("Scope", 2), p("Scope text."), h("Dosing", 2), p("Dose text."),
+                 h("Children", 4), p("Child text."), h("Monitoring", 3), p("Monitor text."))
+    chunks = chunk_document(doc, CFG)
+    assert [c.heading_path for c in chunks] == [
+        ("Scope",), ("Dosing",), ("Dosing", "Children"), ("Dosing", "Monitoring")]
+
+
 def test_small_paragraphs_pack_together_but_never_across_sections() -> None:
     doc = doc_of(h("A"), p("One."), p("Two."), p("Three."), h("B"), p("Four."), p("Five."))
     chunks = chunk_document(doc, CFG)
@@ -320,10 +329,13 @@ def _random_doc(rng: random.Random) -> ParsedDocument:
 
 def _expected_paths(doc: ParsedDocument) -> list[tuple[int, int, tuple[str, ...]]]:
     """(start, end, heading path) of every content block, computed independently."""
-    out, path, position = [], (), 0
+    out, position = [], 0
+    path: tuple[str, ...] = ()
+    stack: list[tuple[int, str]] = []  # (level, text) of the open headings
     for b in doc.blocks:
         if b.kind == "heading":
-            path = (*path[: b.level - 1], b.text)
+            stack = [(lv, t) for lv, t in stack if lv < max(1, b.level)] + [(b.level, b.text)]
+            path = tuple(t for _, t in stack)
         elif b.text.strip():
             out.append((position, position + len(b.text), path))
         position += len(b.text) + 2

@@ -403,6 +403,14 @@ def test_text_heading_heuristic(tmp_path: Path, line: str, is_heading: bool) -> 
     assert (doc.blocks[0].kind == "heading") is is_heading
 
 
+@pytest.mark.parametrize("text", ["Net Revenue 2023", "DEFINITIONS\n\n第三章 附则"])
+def test_text_of_heading_like_lines_only_is_kept_as_text(tmp_path: Path, text: str) -> None:
+    """A one-line note is its own content; read as headings only, it would index nothing."""
+    doc = load(write(tmp_path, "note.txt", text))
+    assert [b.kind for b in doc.blocks] == ["paragraph"] * len(text.split("\n\n"))
+    assert [b.text for b in doc.blocks] == text.split("\n\n")
+
+
 def test_hard_wrapped_numbered_paragraph_is_not_a_heading(tmp_path: Path) -> None:
     text = (
         "1. PURPOSE\n\n"
