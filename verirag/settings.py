@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from verirag.errors import ConfigError
 
@@ -60,6 +60,9 @@ class Settings(BaseModel):
     generator_backend: Literal["transformers", "openai"] = "transformers"
     openai_base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint (e.g. vLLM) when generator_backend=openai."
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, description="Bearer token for that endpoint, if it requires one (kept out of logs)."
     )
 
     @property

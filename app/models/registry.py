@@ -80,5 +80,7 @@ class ModelRegistry:
         key = f"openai::{base_url}::{model}"
         with self._lock:
             if key not in self._generators:
-                self._generators[key] = OpenAIGenerator(base_url, model)
+                secret = self.settings.openai_api_key
+                self._generators[key] = OpenAIGenerator(
+                    base_url, model, api_key=secret.get_secret_value() if secret else None)
             return self._generators[key]

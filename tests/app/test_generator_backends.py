@@ -261,6 +261,16 @@ def test_registry_picks_the_openai_backend(tmp_path: Path, server: FakeServer) -
     assert server.last_body()["model"] == "/srv/models/qwen2.5-7b", "what `vllm serve PATH` serves"
 
 
+def test_api_key_setting_reaches_the_server_and_stays_out_of_reprs(
+        tmp_path: Path, server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VERIRAG_OPENAI_API_KEY", "sk-from-env")
+    settings = load_settings(home=tmp_path, generator_backend="openai",
+                             openai_base_url=server.url)
+    assert "sk-from-env" not in repr(settings)
+    list(ModelRegistry(settings).generator(Path("m")).stream(MESSAGES, PARAMS))
+    assert server.requests[-1]["headers"]["Authorization"] == "Bearer sk-from-env"
+
+
 def test_registry_openai_backend_needs_a_url(tmp_path: Path) -> None:
     registry = ModelRegistry(load_settings(home=tmp_path, generator_backend="openai"))
     with pytest.raises(ConfigError, match="VERIRAG_OPENAI_BASE_URL"):
