@@ -13,15 +13,20 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from app.audit import AuditLog
+from app.auth.principal import Principal
+from app.auth.records import SCHEMA as AUTH_SCHEMA
+from app.auth.users import UserStore
 from app.dialog.answerer import Answerer
 from app.dialog.manager import DialogManager
 from app.dialog.model_slots import GeneratorSlotExtractor
 from app.dialog.records import SCHEMA as DIALOG_SCHEMA
 from app.dialog.sessions import SessionStore
 from app.models import ModelRegistry
+from app.models.adapters import read_active_adapter
 from app.models.generator import Generator
 from domains.pack import Pack, list_pack_names, load_pack
-from knowledge.ingest import Ingestor, IngestReport
+from knowledge.ingest import FileResult, Ingestor, IngestReport
 from knowledge.kb import KnowledgeBase
 from knowledge.retrieval import Retriever
 from knowledge.store import make_engine
@@ -44,7 +49,17 @@ class Runtime:
     def engine(self) -> Engine:
         engine = make_engine(self.settings.db_url)
         upgrade(engine, DIALOG_SCHEMA)
+        upgrade(engine, AUTH_SCHEMA)
         return engine
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.engine)
+
+    @cached_property
+    def users(self) -> UserStore:
+        return UserStore(self.engine, self.audit, max_failures=self.settings.login_max_failures,
+                         lockout_minutes=self.settings.login_lockout_minutes)
 
     def pack_names(self) -> list[str]:
         return list_pack_names(self.settings.packs_path)
@@ -66,6 +81,28 @@ class Runtime:
     def ingestor(self, name: str) -> Ingestor:
         return Ingestor(self.kb(name), max_bytes=self.settings.max_upload_bytes)
 
+    def ingest_uploads(self, name: str, files: list[tuple[str, bytes]], *,
+                       tags: list[str] | None = None, labels: list[str] | None = None,
+                       on_file: Callable[[int, int, FileResult], None] | None = None,
+                       ) -> IngestReport:
+        """Index uploaded bytes under their original names (the web app's upload).
+
+        Browsers hand over bytes, the ingestor reads files: each upload is written to a private
+        temp folder under a safe name and indexed under the name the user chose, so citations
+        name the user's file, never a temp path. The temp copies are removed afterwards.
+        """
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="verirag-upload-") as tmp:
+            names: dict[Path, str] = {}
+            for i, (filename, data) in enumerate(files):
+                display = Path(filename.replace("\\", "/")).name or f"upload-{i}"
+                path = Path(tmp) / f"{i:04d}{Path(display).suffix[:16]}"
+                path.write_bytes(data)
+                names[path] = display
+            return self.ingestor(name).ingest(list(names), tags=tags, labels=labels,
+                                              names=names, on_file=on_file)
+
     def answerer(self, name: str, *, with_generator: bool = True) -> Answerer:
         pack = self.pack(name)
         kb = self.kb(name)
@@ -78,10 +115,23 @@ class Runtime:
 
     def adapter_path(self, pack: Pack) -> Path | None:
         """Where the pack's adapter lives: a folder relative to the pack, or a name in the
-        data directory's adapter registry (``$VERIRAG_HOME/adapters/PACK/NAME``)."""
+        data directory's adapter registry (``$VERIRAG_HOME/adapters/PACK/NAME``).
+
+        A ``models.adapter`` in ``pack.toml`` wins (an institution pins what it serves);
+        without one the registry's active adapter is served (``verirag adapters activate``),
+        and with neither the bare base.
+        """
         name = pack.models.adapter
         if not name:
-            return None
+            registry = self.settings.home / "adapters" / pack.name
+            active = read_active_adapter(registry)
+            if active is None:
+                return None
+            if not (registry / active / "adapter_config.json").is_file():
+                raise ConfigError(f"{registry / 'active'} names adapter '{active}', which is not "
+                                  f"in {registry}; run `verirag adapters list {pack.name}` and "
+                                  f"activate another, or `verirag adapters deactivate {pack.name}`")
+            return registry / active
         for candidate in (pack.root / name, self.settings.home / "adapters" / pack.name / name):
             if (candidate / "adapter_config.json").is_file():
                 return candidate
@@ -104,11 +154,18 @@ class Runtime:
     def sessions(self) -> SessionStore:
         return SessionStore(self.engine)
 
-    def dialog(self, name: str, *, user: str | None = None,
+    def dialog(self, name: str, *, user: str | None = None, principal: Principal | None = None,
                with_generator: bool = True) -> DialogManager:
+        """A dialog manager for one pack; with a ``principal`` it checks the chat role, searches
+        only documents the user is cleared for, and keeps the user to their own sessions."""
+        clearance = None
+        if principal is not None:
+            principal.require(name, "chat")
+            user, clearance = principal.name, principal.clearance(name)
         answerer = self.answerer(name, with_generator=with_generator)
         fallback = GeneratorSlotExtractor(answerer.generator) if answerer.generator else None
-        return DialogManager(answerer, self.sessions, model_fallback=fallback, user=user)
+        return DialogManager(answerer, self.sessions, model_fallback=fallback, user=user,
+                             clearance=clearance)
 
     def retriever(self, name: str) -> Retriever:
         return Retriever(self.kb(name), reranker=self.models.reranker())

@@ -100,14 +100,27 @@ class GenerationConfig(_Strict):
 
 
 class LoraConfig(_Strict):
-    r: int = Field(16, ge=1, le=256)
-    alpha: int = Field(32, ge=1)
+    """Defaults of ``verirag finetune PACK`` (each one overridable by a command-line flag)."""
+
+    r: int = Field(16, ge=1, le=256, description="LoRA rank.")
+    alpha: int = Field(32, ge=1, description="LoRA scaling numerator (scale = alpha / r).")
     dropout: float = Field(0.05, ge=0, lt=1)
-    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"])
+    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"],
+                                      min_length=1, description="Module names LoRA wraps.")
     epochs: int = Field(3, ge=1)
     learning_rate: float = Field(2e-4, gt=0)
-    batch_size: int = Field(4, ge=1)
-    max_length: int = Field(512, ge=32)
+    batch_size: int = Field(4, ge=1, description="Examples per step per process.")
+    grad_accum: int = Field(1, ge=1, description="Steps whose gradients add up per update.")
+    max_length: int = Field(
+        640, ge=32, description="Tokens per example; grounded examples drop distractor "
+        "passages to fit before anything is cut.")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="Share of updates warming up.")
+    weight_decay: float = Field(0.0, ge=0)
+    patience: int = Field(
+        1, ge=0, description="Epochs without a better eval loss before stopping (0: never).")
+    seed: int = Field(0, description="Seeds data order, dropout and LoRA initialisation.")
+    gradient_checkpointing: bool = Field(
+        False, description="Recompute activations in the backward pass: less memory, slower.")
 
 
 class SlotConfig(_Strict):

@@ -17,7 +17,7 @@ from typing import Literal
 from sqlalchemy import delete, select
 
 from knowledge.chunking import chunk_document
-from knowledge.kb import KnowledgeBase
+from knowledge.kb import KnowledgeBase, normalize_labels
 from knowledge.loaders import load_document, supported_suffixes
 from knowledge.loaders.text import parse_plain_text
 from knowledge.redact import redact_document
@@ -53,6 +53,14 @@ class TextDoc:
         if not blocks:
             raise DocumentRejected(self.name, "no text found")
         return ParsedDocument(self.name, "text/plain", blocks)
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """What the uploader attaches to every document of one ingest: tags and access labels."""
+
+    tags: list[str]
+    labels: list[str]
 
 
 @dataclass
@@ -97,17 +105,22 @@ class Ingestor:
         self.max_bytes = max_bytes
 
     def ingest(self, paths: Iterable[Path], *, tags: list[str] | None = None,
-               names: dict[Path, str] | None = None,
+               labels: list[str] | None = None, names: dict[Path, str] | None = None,
                on_file: Callable[[int, int, FileResult], None] | None = None) -> IngestReport:
-        """Ingest files; ``names`` gives display names for temp files (uploads)."""
+        """Ingest files; ``names`` gives display names for temp files (uploads).
+
+        ``labels`` (e.g. ``restricted``) limit who may read the documents: a reader sees them
+        only when cleared for every label (``Filters.clearance``).
+        """
         files = list(iter_files(paths))
+        marks = _Marks(tags or [], normalize_labels(labels))
         report = IngestReport()
         with self.kb.writing():
             last_save = time.monotonic()
             dirty = False
             for i, path in enumerate(files, 1):
                 name = (names or {}).get(path, path.name)
-                result = self._one(path, name, tags or [])
+                result = self._one(path, name, marks)
                 report.results.append(result)
                 dirty = dirty or result.outcome in ("indexed", "replaced")
                 if dirty and time.monotonic() - last_save > CHECKPOINT_SECONDS:
@@ -120,6 +133,7 @@ class Ingestor:
         return report
 
     def ingest_texts(self, items: Iterable[TextDoc], *, tags: list[str] | None = None,
+                     labels: list[str] | None = None,
                      on_file: Callable[[int, int, FileResult], None] | None = None,
                      ) -> IngestReport:
         """Ingest text that is not a file (an evaluation corpus, an API payload).
@@ -127,12 +141,13 @@ class Ingestor:
         ``name`` becomes the document name, so callers can key documents by their own ids.
         """
         docs = list(items)
+        marks = _Marks(tags or [], normalize_labels(labels))
         report = IngestReport()
         with self.kb.writing():
             for i, item in enumerate(docs, 1):
                 data = item.text.encode("utf-8")
                 result = self._index(item.name, hashlib.sha256(data).hexdigest(), len(data),
-                                     lambda item=item: item.parsed(), tags or [])
+                                     lambda item=item: item.parsed(), marks)
                 report.results.append(result)
                 if on_file:
                     on_file(i, len(docs), result)
@@ -140,14 +155,14 @@ class Ingestor:
                 self.kb.persist(self.kb.revision(), rebuild_bm25=True)
         return report
 
-    def _one(self, path: Path, name: str, tags: list[str]) -> FileResult:
+    def _one(self, path: Path, name: str, marks: _Marks) -> FileResult:
         if not path.is_file():
             return FileResult(name, "rejected", "file not found")
         return self._index(name, sha256_file(path), path.stat().st_size,
-                           lambda: load_document(path, max_bytes=self.max_bytes, name=name), tags)
+                           lambda: load_document(path, max_bytes=self.max_bytes, name=name), marks)
 
     def _index(self, name: str, sha: str, size: int, parse: Callable[[], ParsedDocument],
-               tags: list[str]) -> FileResult:
+               marks: _Marks) -> FileResult:
         try:
             existing = self._existing(sha)
             if existing is not None:
@@ -159,7 +174,7 @@ class Ingestor:
                 raise DocumentRejected(name, "no text found")
         except DocumentRejected as exc:
             return FileResult(name, "rejected", exc.reason)
-        doc_id, chunk_ids = self._store(name, sha, size, parsed.mime, parsed.metadata, tags,
+        doc_id, chunk_ids = self._store(name, sha, size, parsed.mime, parsed.metadata, marks,
                                         drafts)
         try:
             self.kb.embed_and_add(chunk_ids)
@@ -183,10 +198,11 @@ class Ingestor:
             return None
 
     def _store(self, name: str, sha: str, size: int, mime: str, meta: dict[str, str],
-               tags: list[str], drafts: list[ChunkDraft]) -> tuple[int, list[int]]:
+               marks: _Marks, drafts: list[ChunkDraft]) -> tuple[int, list[int]]:
         with self.kb.sessions.begin() as s:
             doc = DocumentRow(kb_id=self.kb.kb_id, name=name, sha256=sha, size=size, mime=mime,
-                              status="indexing", tags=tags, meta=dict(meta))
+                              status="indexing", tags=list(marks.tags),
+                              labels=list(marks.labels), meta=dict(meta))
             s.add(doc)
             s.flush()
             rows = [ChunkRow(doc_id=doc.id, ordinal=i, text=d.text,

@@ -42,6 +42,11 @@ def embedding_text(doc_name: str, heading_path: Iterable[str], text: str) -> str
     return "\n".join(p for p in (title, path, text) if p)
 
 
+def normalize_labels(labels: Iterable[str] | None) -> list[str]:
+    """Access labels compare case-insensitively and without blanks ("Restricted " is one)."""
+    return sorted({label.strip().lower() for label in labels or () if label.strip()})
+
+
 @dataclass(frozen=True)
 class RepairReport:
     interrupted_docs: int = 0
@@ -268,6 +273,23 @@ class KnowledgeBase:
             self.dense.remove(ids)
             self.persist(revision, rebuild_bm25=True)
             return name
+
+    def set_labels(self, doc_id: int, labels: Iterable[str]
+                   ) -> tuple[str, list[str], list[str]]:
+        """Replace a document's access labels; returns its name, the old and the new labels.
+
+        Takes effect on the next search (labels are read per query), no re-indexing needed.
+        """
+        clean = normalize_labels(labels)
+        with self.sessions.begin() as s:
+            doc = s.get(DocumentRow, doc_id)
+            if doc is None or doc.kb_id != self.kb_id:
+                raise KnowledgeBaseError(
+                    f"no document with id {doc_id} in '{self.pack.name}' "
+                    f"(see `verirag kb show {self.pack.name}`)")
+            before = list(doc.labels or [])
+            doc.labels = clean
+            return doc.name, before, clean
 
     def rebuild(self, progress: ProgressFn | None = None) -> int:
         """Re-embed every ready chunk from SQL into fresh indexes; returns the chunk count."""

@@ -24,17 +24,29 @@ from knowledge.types import Passage
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict retrieval to some documents; empty means no restriction."""
+    """Restrict retrieval to some documents; empty means no restriction.
+
+    ``clearance`` is access control, not a search preference: with it set, a document is
+    searchable only if every one of its labels is in it (an unlabelled document always is).
+    ``None`` means unrestricted (a local operator); an empty set means "no labels at all".
+    """
 
     doc_ids: frozenset[int] = frozenset()
     doc_names: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
     since: datetime | None = None
     until: datetime | None = None
+    clearance: frozenset[str] | None = None
 
     @property
     def active(self) -> bool:
-        return bool(self.doc_ids or self.doc_names or self.tags or self.since or self.until)
+        return bool(self.doc_ids or self.doc_names or self.tags or self.since or self.until
+                    or self.clearance is not None)
+
+    @property
+    def narrows(self) -> bool:
+        """Whether anything besides clearance restricts the search."""
+        return replace(self, clearance=None).active
 
 
 @dataclass
@@ -69,6 +81,8 @@ class Retriever:
             docs = list(s.scalars(select(DocumentRow).where(
                 DocumentRow.kb_id == self.kb.kb_id, DocumentRow.status == "ready")))
             keep = [d.id for d in docs if _doc_matches(d, filters)]
+            if not filters.narrows and len(keep) == len(docs):
+                return None  # cleared for everything here: skip the id filter's cost
             if not keep:
                 return set()
             return set(s.scalars(select(ChunkRow.id).where(ChunkRow.doc_id.in_(keep))))
@@ -78,7 +92,8 @@ class Retriever:
         self.kb.reload()
         k = k or self.cfg.top_k
         mode = mode or self.cfg.mode
-        allowed = self.allowed_ids(filters or Filters())
+        filters = filters or Filters()
+        allowed = self.allowed_ids(filters)
         fetch = max(self.cfg.fetch_k, k)
         dense_hits: list[tuple[int, float]] = []
         bm25_hits: list[tuple[int, float]] = []
@@ -92,7 +107,7 @@ class Retriever:
         weights = [self.cfg.dense_weight if mode != "bm25" else 0.0,
                    self.cfg.bm25_weight if mode != "dense" else 0.0]
         fused = rrf_fuse(rankings, weights)
-        passages = self._passages([i for i, _ in fused[: fetch]], dict(fused))
+        passages = self._passages([i for i, _ in fused[: fetch]], dict(fused), filters.clearance)
         if self.reranker is not None:
             passages = self.reranker.rerank(query, passages[: self.cfg.rerank_k])
         passages = passages[:k]
@@ -114,23 +129,31 @@ class Retriever:
             return []
         return [t for t in terms if not all(bm25.knows(tok) for tok in search_tokens(t))]
 
-    def _passages(self, ids: list[int], scores: dict[int, float]) -> list[Passage]:
-        """Load passages in rank order, dropping any whose document is not ready."""
+    def _passages(self, ids: list[int], scores: dict[int, float],
+                  clearance: frozenset[str] | None) -> list[Passage]:
+        """Load passages in rank order, dropping any whose document is not ready.
+
+        Clearance is checked again here, on the rows actually returned: a restricted document
+        indexed between ``allowed_ids`` and the search must not slip through.
+        """
         if not ids:
             return []
         with self.kb.sessions() as s:
             rows = s.execute(
-                select(ChunkRow, DocumentRow.name).join(DocumentRow)
+                select(ChunkRow, DocumentRow.name, DocumentRow.labels).join(DocumentRow)
                 .where(ChunkRow.id.in_(ids), DocumentRow.status == "ready",
                        DocumentRow.kb_id == self.kb.kb_id))
             by_id = {c.id: Passage(chunk_id=c.id, doc_id=c.doc_id, doc_name=name, text=c.text,
                                    heading_path=tuple(c.heading_path or ()), page=c.page,
                                    score=0.0, start=c.start, end=c.end)
-                     for c, name in rows}
+                     for c, name, labels in rows
+                     if clearance is None or set(labels or ()) <= clearance}
         return [replace(by_id[i], score=scores[i]) for i in ids if i in by_id]
 
 
 def _doc_matches(doc: DocumentRow, f: Filters) -> bool:
+    if f.clearance is not None and not set(doc.labels or ()) <= f.clearance:
+        return False
     if f.doc_ids and doc.id not in f.doc_ids:
         return False
     if f.doc_names and doc.name not in f.doc_names:

@@ -50,3 +50,23 @@ class AdapterMismatch(VeriragError, ValueError):
 
 class GenerationError(VeriragError, RuntimeError):
     """The generator backend failed to produce an answer."""
+
+
+class FinetuneError(VeriragError, RuntimeError):
+    """A fine-tune cannot start, resume or finish (bad settings, no checkpoint, no data)."""
+
+
+class TrainingDataError(FinetuneError, ValueError):
+    """A training or eval data file is malformed; the message names the file and line."""
+
+
+class AdapterRegistryError(VeriragError, ValueError):
+    """An adapter registry operation names an adapter that is absent or cannot change state."""
+
+
+class AuthError(VeriragError, PermissionError):
+    """A login that failed, or a user without the role an action needs."""
+
+
+class LoginThrottled(AuthError):
+    """Too many failed logins for one name: wait, do not keep guessing."""

@@ -57,6 +57,15 @@ class Settings(BaseModel):
     flat_index_max: int = Field(
         50_000, gt=0, description="Above this many vectors the index switches from Flat to IVF."
     )
+    session_minutes: float = Field(
+        480, gt=0, description="A web login expires this long after signing in."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins for one name before further attempts wait."
+    )
+    login_lockout_minutes: float = Field(
+        15, gt=0, description="The window failures are counted in, and the wait after them."
+    )
     generator_backend: Literal["transformers", "openai"] = "transformers"
     openai_base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint (e.g. vLLM) when generator_backend=openai."

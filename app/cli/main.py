@@ -15,11 +15,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from app import kb_admin
 from app.cli.eval_cmd import register as register_eval
+from app.cli.finetune_cmd import register as register_finetune
 from app.cli.render import ingest_table, print_state, print_turn
+from app.cli.users_cmd import cli_actor
+from app.cli.users_cmd import register as register_users
 from app.services import Runtime
 from verirag.errors import VeriragError
 
@@ -52,10 +57,12 @@ def packs() -> None:
 def ingest(domain: DomainArg,
            paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
            tag: Annotated[list[str] | None, typer.Option(help="Tag the documents.")] = None,
+           label: Annotated[list[str] | None, typer.Option(
+               help="Access label, e.g. restricted: only users cleared for it see them.")] = None,
            ) -> None:
     """Index files and folders into a pack's knowledge base."""
     rt = Runtime()
-    ingestor = rt.ingestor(domain)
+    rt.kb(domain, status=_status)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err_console) as progress:
         task = progress.add_task(f"indexing into {domain}", total=None)
@@ -64,7 +71,8 @@ def ingest(domain: DomainArg,
             progress.update(task, completed=i, total=n,
                             description=f"{getattr(result, 'name', '')[:40]}")
 
-        report = ingestor.ingest(paths, tags=tag or [], on_file=on_file)
+        report = kb_admin.ingest_paths(rt, domain, paths, actor=cli_actor(), tags=tag,
+                                       labels=label, on_file=on_file)
     console.print(ingest_table(report))
     console.print(f"[bold]{report.summary}[/bold]")
     if report.results and report.count("rejected") == len(report.results):
@@ -166,7 +174,14 @@ def serve(port: Annotated[int, typer.Option(help="Port for the web app.")] = 850
           headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True) -> None:
     """Build the bundled knowledge bases if needed, then start the Streamlit app."""
     setup()
-    ui = Path(__file__).resolve().parents[1] / "ui" / "Chat.py"
+    rt = Runtime()
+    secret_file = rt.settings.home / "initial-admin-password"
+    password = rt.users.bootstrap_admin(secret_file)
+    if password:
+        console.print(f"first run: created user [bold]admin[/bold] with password "
+                      f"[bold]{escape(password)}[/bold] (also in {escape(str(secret_file))}); "
+                      "change it with `verirag users passwd admin`")
+    ui = Path(__file__).resolve().parents[1] / "ui" / "main.py"
     cmd = [sys.executable, "-m", "streamlit", "run", str(ui), "--server.port", str(port),
            "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
     console.print(f"verirag is running on http://localhost:{port}")
@@ -189,11 +204,13 @@ def kb_list() -> None:
 def kb_show(domain: DomainArg) -> None:
     """The documents in a pack's knowledge base."""
     rt = Runtime()
-    table = Table("id", "name", "status", "chunks", "size", "tags", "uploaded", "error")
+    table = Table("id", "name", "status", "chunks", "size", "tags", "labels", "uploaded",
+                  "error")
     for d in rt.kb(domain, status=_status).documents():
-        table.add_row(str(d.id), d.name, d.status, str(d.chunk_count), f"{d.size / 1024:.1f} KB",
-                      ",".join(d.tags or []), d.uploaded_at.strftime("%Y-%m-%d %H:%M"),
-                      d.error or "")
+        table.add_row(str(d.id), escape(d.name), d.status, str(d.chunk_count),
+                      f"{d.size / 1024:.1f} KB", escape(",".join(d.tags or [])),
+                      escape(",".join(d.labels or [])), d.uploaded_at.strftime("%Y-%m-%d %H:%M"),
+                      escape(d.error or ""))
     console.print(table)
 
 
@@ -201,18 +218,33 @@ def kb_show(domain: DomainArg) -> None:
 def kb_delete(domain: DomainArg,
               doc_id: Annotated[int, typer.Argument(help="Document id from `kb show`.")]) -> None:
     """Delete a document, its passages and their vectors."""
-    name = Runtime().kb(domain).delete_document(doc_id)
-    console.print(f"deleted {name}")
+    name = kb_admin.delete_document(Runtime(), domain, doc_id, actor=cli_actor())
+    console.print(f"deleted {name}", markup=False)
+
+
+@kb_app.command("label")
+def kb_label(domain: DomainArg,
+             doc_id: Annotated[int, typer.Argument(help="Document id from `kb show`.")],
+             labels: Annotated[list[str] | None, typer.Argument(
+                 help="The document's access labels; none to make it readable by every role.")
+             ] = None) -> None:
+    """Set a document's access labels (replacing the old ones); effective on the next search."""
+    name, now = kb_admin.set_labels(Runtime(), domain, doc_id, labels or [], actor=cli_actor())
+    console.print(f"{name}: labels {', '.join(now) or '(none)'}", markup=False)
 
 
 @kb_app.command("rebuild")
 def kb_rebuild(domain: DomainArg) -> None:
     """Re-embed every passage from the database into fresh indexes."""
-    n = Runtime().kb(domain, status=_status).rebuild()
+    rt = Runtime()
+    rt.kb(domain, status=_status)
+    n = kb_admin.rebuild(rt, domain, actor=cli_actor())
     console.print(f"rebuilt {domain}: {n} passages")
 
 
 register_eval(app)
+register_finetune(app)
+register_users(app)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from app.dialog.manager import TurnResult
@@ -37,9 +38,9 @@ def print_answer(console: Console, answer: Answer, *, streamed: bool, verbose: b
             console.print(f"  [{n}] {p.doc_name}{where}", markup=False, highlight=False)
             if verbose:
                 snippet = " ".join(p.text.split())[:300]
-                console.print(f"      [dim]{snippet}[/dim]", markup=False, highlight=False)
+                console.print(f"      {snippet}", style="dim", markup=False, highlight=False)
     if answer.disclaimer:
-        console.print(f"\n[italic]{answer.disclaimer}[/italic]")
+        console.print(f"\n{answer.disclaimer}", style="italic", markup=False)
     if verbose:
         t = answer.timings
         parts = [f"retrieval {t.retrieval_s * 1000:.0f} ms"]
@@ -70,6 +71,6 @@ def ingest_table(report: IngestReport) -> Table:
     table = Table("file", "result", "chunks", "reason", title="Ingest results")
     colours = {"indexed": "green", "replaced": "green", "duplicate": "yellow", "rejected": "red"}
     for r in report.results:
-        table.add_row(r.name, f"[{colours[r.outcome]}]{r.outcome}[/]",
-                      str(r.chunks) if r.chunks else "", r.reason)
+        table.add_row(escape(r.name), f"[{colours[r.outcome]}]{r.outcome}[/]",
+                      str(r.chunks) if r.chunks else "", escape(r.reason))
     return table

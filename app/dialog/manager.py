@@ -10,12 +10,12 @@ the state snapshot and an audit row are stored together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.dialog.answerer import Answerer, TokenFn, question_language
 from app.dialog.intents import clarifying_question, detect_intents, missing_required
 from app.dialog.rewrite import Rewrite, rewrite_query, slot_filters
-from app.dialog.sessions import SessionStore
+from app.dialog.sessions import SessionNotFound, SessionStore
 from app.dialog.slots import ModelFallback, SlotUpdate, update_slots
 from app.dialog.state import DialogState, Turn
 from app.dialog.types import Answer
@@ -49,8 +49,10 @@ def clean_question(text: str) -> str:
 
 class DialogManager:
     def __init__(self, answerer: Answerer, store: SessionStore, *,
-                 model_fallback: ModelFallback | None = None, user: str | None = None) -> None:
+                 model_fallback: ModelFallback | None = None, user: str | None = None,
+                 clearance: frozenset[str] | None = None) -> None:
         self.answerer = answerer
+        self.clearance = clearance  # labels this user may read; None: unrestricted (local CLI)
         self.pack = answerer.pack
         self.store = store
         self.model_fallback = model_fallback
@@ -60,6 +62,8 @@ class DialogManager:
         return self.store.create(self.pack.name, self.user)
 
     def state(self, session_id: str) -> DialogState:
+        if self.user is not None and self.store.owner(session_id) != self.user:
+            raise SessionNotFound(f"no conversation {session_id} of yours in '{self.pack.name}'")
         state = self.store.load(session_id)
         if state.pack != self.pack.name:
             raise VeriragError(f"session {session_id} belongs to the '{state.pack}' pack, "
@@ -89,7 +93,8 @@ class DialogManager:
             generate = self.pack.generation.mode == "generate"
             history = state.history_messages(HISTORY_TURNS, HISTORY_CHARS) if generate else []
             answer = self.answerer.answer(question, query=rewrite.query, history=history,
-                                          filters=slot_filters(state, self.pack),
+                                          filters=replace(slot_filters(state, self.pack),
+                                                          clearance=self.clearance),
                                           on_token=on_token, adapter=adapter,
                                           details=self._details(state))
             awaiting = []

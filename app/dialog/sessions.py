@@ -53,6 +53,11 @@ class SessionStore:
         with self.sessions() as s:
             return DialogState.from_snapshot(self._row(s, session_id).state)
 
+    def owner(self, session_id: str) -> str | None:
+        """The user who started the session (None for sessions started without a login)."""
+        with self.sessions() as s:
+            return self._row(s, session_id).user
+
     def pack_of(self, session_id: str) -> str:
         with self.sessions() as s:
             return self._row(s, session_id).pack
@@ -106,11 +111,23 @@ class SessionStore:
                                    "timings": asdict(t)}))
             return turn.id
 
-    def feedback(self, turn_id: int, value: int, comment: str = "") -> None:
+    def feedback(self, turn_id: int, value: int, comment: str = "", *, actor: str = "") -> None:
+        """Store a reader's verdict on a turn (latest wins) and audit it.
+
+        The turn keeps the current verdict for reporting; the audit row keeps every change,
+        so a thumbs-down later turned up is still on record.
+        """
         if value not in (-1, 0, 1):
             raise VeriragError("feedback is -1 (thumbs down), 0 (none) or 1 (thumbs up)")
+        comment = comment.strip()[:2000]
         with self.sessions.begin() as s:
             done = s.execute(update(TurnRow).where(TurnRow.id == turn_id)
-                             .values(feedback=value, feedback_comment=comment[:2000]))
+                             .values(feedback=value, feedback_comment=comment))
             if not done.rowcount:
                 raise VeriragError(f"no turn with id {turn_id}")
+            turn = s.get(TurnRow, turn_id)
+            assert turn is not None
+            row = self._row(s, turn.session_id)
+            s.add(AuditRow(actor=actor or (row.user or ""), action="feedback", pack=row.pack,
+                           detail={"session": row.id, "turn": turn.index, "turn_id": turn_id,
+                                   "value": value, "comment": comment}))

@@ -56,6 +56,8 @@ class DocumentRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="indexing")
     error: Mapped[str | None] = mapped_column(Text, default=None)
     tags: Mapped[list[str]] = mapped_column(default=list)
+    # Access labels (e.g. "restricted"): a reader sees the document only if cleared for all.
+    labels: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,55 +1,134 @@
-"""The Streamlit chat page, driven through Streamlit's own test harness."""
+"""The Streamlit app's Chat page, driven through Streamlit's own test harness.
+
+The app runs from its real entry script (``app/ui/main.py``, what ``verirag serve`` starts)
+over the session's already indexed sample packs: ``use_runtime`` hands the page that Runtime,
+so the real models are loaded once per test session.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from app.dialog.records import AuditRow
 from app.services import Runtime
+from app.ui import state
+from tests.app.signin import sign_in
 
-CHAT = str(Path(__file__).resolve().parents[2] / "app" / "ui" / "Chat.py")
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "ui" / "main.py")
+RETENTION_Q = "How long must client files be kept after a matter closes?"
+
+
+def bugs(at: AppTest) -> list[str]:
+    """Errors from the entry script's catch-all: a bug shown as one line, not a traceback."""
+    return [e.value for e in at.error if e.value.startswith("Something went wrong")]
+
+
+def open_app(rt: Runtime, pack: str | None = None) -> AppTest:
+    at = sign_in(AppTest.from_file(MAIN, default_timeout=300), rt)
+    if pack:
+        at.query_params["pack"] = pack
+    return at.run()
 
 
 @pytest.fixture
-def chat(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    """The chat page over the session's already indexed sample packs."""
-    monkeypatch.setenv("VERIRAG_HOME", str(runtime.settings.home))
-    at = AppTest.from_file(CHAT, default_timeout=300)
-    at.run()
-    return at
+def chat(runtime: Runtime) -> Iterator[AppTest]:
+    state.use_runtime(runtime)
+    at = open_app(runtime)
+    yield at
+    state.use_runtime(None)
+    assert not bugs(at)
 
 
-def test_chat_page_offers_every_pack(chat: AppTest) -> None:
+def test_chat_page_offers_every_pack_and_shows_the_disclaimer(chat: AppTest) -> None:
     assert not chat.exception
-    assert chat.selectbox[0].options == ["Finance", "Legal", "Medical"]
+    assert chat.selectbox(key="pack").options == ["Finance", "Legal", "Medical"]
     assert chat.header[0].value == "Finance assistant"
+    chat.selectbox(key="pack").select("legal").run()
+    assert chat.header[0].value == "Legal assistant"
+    assert any("not legal advice" in c.value for c in chat.caption)
+    assert chat.query_params["pack"] == "legal"
 
 
-def test_question_shows_answer_with_expandable_citation(chat: AppTest) -> None:
-    chat.selectbox[0].select("legal").run()
-    chat.chat_input[0].set_value("How long must client files be kept after a matter closes?").run()
+def test_pack_can_be_chosen_by_link(runtime: Runtime) -> None:
+    state.use_runtime(runtime)
+    try:
+        at = open_app(runtime, pack="medical")
+    finally:
+        state.use_runtime(None)
+    assert not at.exception and not bugs(at)
+    assert at.header[0].value == "Medical assistant"
+
+
+def test_answer_has_expandable_citations_and_takes_feedback(chat: AppTest,
+                                                            runtime: Runtime) -> None:
+    chat.selectbox(key="pack").select("legal").run()
+    chat.chat_input[0].set_value(RETENTION_Q).run()
     assert not chat.exception
     answer = " ".join(m.value for m in chat.markdown)
     assert "[1]" in answer
-    labels = [e.label for e in chat.expander]
-    assert any("document-retention-policy.md" in label for label in labels)
+    cited = [e for e in chat.expander if e.label.startswith("[1] ")]
+    assert cited and "document-retention-policy.md" in cited[0].label
+    assert "retrieval score" in cited[0].caption[0].value
+    assert "matter closure date" in cited[0].text[0].value  # the passage, not only its name
+    assert any("client files" in m.value for m in chat.sidebar.markdown)  # query searched for
+
+    chat.feedback[0].set_value(0).run()  # thumbs down
+    chat.text_input[0].input("quote the table row instead").run()
+    assert not chat.exception
+    assert any("Feedback saved" in c.value for c in chat.caption)
+    (turn,) = runtime.sessions.turns(chat.session_state["session-legal"])
+    assert turn.feedback == -1 and turn.feedback_comment == "quote the table row instead"
+    with runtime.sessions.sessions() as s:
+        audited = s.scalars(select(AuditRow).where(AuditRow.action == "feedback")).all()
+    mine = [a.detail for a in audited if a.detail["turn_id"] == turn.id]
+    assert [d["value"] for d in mine] == [-1, -1]  # the verdict, then the verdict with a comment
+    assert mine[-1]["comment"] == "quote the table row instead"
+
+
+def test_past_conversation_resumes_with_its_sources(chat: AppTest, runtime: Runtime) -> None:
+    chat.selectbox(key="pack").select("legal").run()
+    chat.chat_input[0].set_value(RETENTION_Q).run()
+    session_id = chat.session_state["session-legal"]
+
+    state.use_runtime(runtime)  # a new browser session
+    later = open_app(runtime, pack="legal")
+    resume = later.selectbox(key="resume-legal")
+    assert any(RETENTION_Q[:30] in option for option in resume.options)
+    resume.set_value(session_id).run()
+    assert not later.exception
+    assert later.chat_message[0].text[0].value == RETENTION_Q
+    cited = [e for e in later.expander if e.label.startswith("[1] ")]
+    assert cited and "matter closure date" in cited[0].text[0].value
+    later.button(key="new-conversation").click().run()
+    assert not later.chat_message and not bugs(later)
 
 
 def test_out_of_scope_question_is_shown_as_a_refusal(chat: AppTest) -> None:
-    chat.selectbox[0].select("finance").run()
+    chat.selectbox(key="pack").select("finance").run()
     chat.chat_input[0].set_value("What is the daily cash withdrawal limit at cash machines?").run()
     assert not chat.exception
     assert chat.warning and "do not say" in chat.warning[0].value
 
 
 def test_follow_up_shows_the_rewritten_query_and_the_state(chat: AppTest) -> None:
-    chat.selectbox[0].select("finance").run()
+    chat.selectbox(key="pack").select("finance").run()
     chat.chat_input[0].set_value("What was Northbridge Bank's profit before tax in 2023?").run()
     chat.chat_input[0].set_value("And in 2022?").run()
     assert not chat.exception
-    details = [t.value for t in chat.text if t.value.startswith("searched for:")]
-    assert any("profit before tax" in d and "2022" in d for d in details)
+    last_query = next(m.value for m in chat.sidebar.markdown if m.value.startswith(">"))
+    assert "profit before tax" in last_query and "2022" in last_query
     table = chat.sidebar.table[0].value
-    assert "fiscal_period" in list(table["slot"]) and "2022" in list(table["value"])
+    assert "2022" in list(table["value"])
+    assert any(str(who).startswith("turn 2") for who in table["set by"])
+
+
+def test_empty_question_is_one_clear_line(chat: AppTest) -> None:
+    chat.selectbox(key="pack").select("legal").run()
+    chat.chat_input[0].set_value("   \u200b").run()
+    assert not chat.exception
+    assert chat.error and "empty" in chat.error[0].value

@@ -71,9 +71,23 @@ def _add_document(engine: Engine, kb_name: str = "medical", sha: str = "a" * 64)
 
 
 def _legacy_database(path: Path) -> Engine:
-    """A database as verirag made it before migrations: create_all, no alembic_version."""
+    """A database as verirag made it before migrations: the initial tables (what create_all
+    made then), no alembic_version, and one document with two chunks written in raw SQL (the
+    current ORM has columns that schema lacks)."""
     engine = create_engine(_url(path))
-    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), INITIAL_REVISION)
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+        conn.exec_driver_sql("INSERT INTO knowledge_bases (id, name, embedder_id, revision, "
+                             "created_at) VALUES (1, 'medical', 'test-embedder', 0, '2025-01-01')")
+        conn.exec_driver_sql(
+            "INSERT INTO documents (id, kb_id, name, sha256, size, mime, status, tags, meta, "
+            "chunk_count, uploaded_at) VALUES (1, 1, 'old.md', 'a', 10, 'text/markdown', "
+            "'ready', '[\"t\"]', '{}', 2, '2025-01-01')")
+        for i in (1, 2):
+            conn.exec_driver_sql(
+                "INSERT INTO chunks (id, doc_id, ordinal, text, heading_path, start, \"end\", kind) "
+                f"VALUES ({i}, 1, {i}, 'passage {i}', '[]', 0, 9, 'paragraph')")
     return engine
 
 
@@ -91,7 +105,7 @@ def test_new_database_is_created_at_the_newest_revision(tmp_path: Path) -> None:
 def test_database_made_by_create_all_is_stamped_and_keeps_its_data(tmp_path: Path) -> None:
     path = tmp_path / "verirag.db"
     legacy = _legacy_database(path)
-    old_ids = _add_document(legacy)
+    old_ids = [1, 2]
     legacy.dispose()
 
     engine = make_engine(_url(path))

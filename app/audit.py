@@ -1,0 +1,106 @@
+"""The audit log: who did what, when, in which pack — appended, searched, exported.
+
+Rows live in ``audit_log`` (``app.dialog.records.AuditRow``); nothing in verirag updates or
+deletes them. Answers are recorded by the session store with the turn; this module records
+everything else (logins, uploads, deletes, labels, role changes) and reads the log back.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import sessionmaker
+
+from app.dialog.records import AuditRow
+from verirag.errors import VeriragError
+
+FORMATS = ("jsonl", "csv")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    pack: str
+    detail: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at.isoformat(), "actor": self.actor,
+                "action": self.action, "pack": self.pack, "detail": self.detail}
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite hands back naive datetimes for what was stored as UTC."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+class AuditLog:
+    def __init__(self, engine: Engine) -> None:
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def record(self, actor: str, action: str, pack: str = "", **detail: Any) -> None:
+        with self.sessions.begin() as s:
+            s.add(AuditRow(actor=actor, action=action, pack=pack, detail=detail))
+
+    def count(self, action: str, actor: str, since: datetime) -> int:
+        with self.sessions() as s:
+            return s.scalar(select(func.count()).select_from(AuditRow).where(
+                AuditRow.action == action, AuditRow.actor == actor, AuditRow.at >= since)) or 0
+
+    def last(self, action: str, actor: str) -> datetime | None:
+        with self.sessions() as s:
+            at = s.scalar(select(func.max(AuditRow.at)).where(
+                AuditRow.action == action, AuditRow.actor == actor))
+        return _aware(at) if at else None
+
+    def search(self, *, since: datetime | None = None, until: datetime | None = None,
+               actor: str | None = None, action: str | None = None, pack: str | None = None,
+               text: str | None = None, limit: int | None = None) -> list[AuditEntry]:
+        """Entries oldest first; ``text`` matches the actor, action, pack or detail."""
+        query = select(AuditRow).order_by(AuditRow.at, AuditRow.id)
+        if since:
+            query = query.where(AuditRow.at >= since)
+        if until:
+            query = query.where(AuditRow.at <= until)
+        for column, value in ((AuditRow.actor, actor), (AuditRow.action, action),
+                              (AuditRow.pack, pack)):
+            if value:
+                query = query.where(column == value)
+        with self.sessions() as s:
+            rows: Sequence[AuditRow] = s.scalars(query).all()
+        entries = [AuditEntry(r.id, _aware(r.at), r.actor, r.action, r.pack, dict(r.detail))
+                   for r in rows]
+        if text:
+            needle = text.lower()
+            entries = [e for e in entries if needle in json.dumps(
+                e.to_json(), ensure_ascii=False).lower()]
+        return entries[-limit:] if limit else entries
+
+
+def write_entries(entries: Iterable[AuditEntry], fmt: str, out: TextIO) -> int:
+    """Write entries as JSON lines or CSV (detail as a JSON cell); returns how many."""
+    if fmt not in FORMATS:
+        raise VeriragError(f"unknown audit format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    written = 0
+    writer = csv.writer(out) if fmt == "csv" else None
+    if writer:
+        writer.writerow(["id", "at", "actor", "action", "pack", "detail"])
+    for e in entries:
+        if writer:
+            writer.writerow([e.id, e.at.isoformat(), e.actor, e.action, e.pack,
+                             json.dumps(e.detail, ensure_ascii=False)])
+        else:
+            out.write(json.dumps(e.to_json(), ensure_ascii=False) + "\n")
+        written += 1
+    return written
+
+
+__all__ = ["FORMATS", "AuditEntry", "AuditLog", "write_entries"]

@@ -1,0 +1,52 @@
+"""User and role tables: their own schema (own revisions and version table) in the shared
+database, migrated on open like the knowledge and conversation tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.dialog.records import utcnow
+from knowledge.store.migrate import Schema
+
+
+class AuthBase(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {list[Any]: JSON}
+
+
+class UserRow(AuthBase):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))  # argon2id, salt inside
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    grants: Mapped[list[GrantRow]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="GrantRow.pack")
+
+
+class GrantRow(AuthBase):
+    __tablename__ = "user_grants"
+    __table_args__ = (UniqueConstraint("user_id", "pack", name="uq_grant_user_pack"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    pack: Mapped[str] = mapped_column(String(64))  # a pack name, or "*" for every pack
+    role: Mapped[str] = mapped_column(String(16))
+    clearance: Mapped[list[Any]] = mapped_column(default=list)
+
+    user: Mapped[UserRow] = relationship(back_populates="grants")
+
+
+SCHEMA = Schema(
+    name="auth",
+    versions_dir=Path(__file__).resolve().parent / "migrations" / "versions",
+    version_table="alembic_version_auth",
+    metadata=AuthBase.metadata,
+)

@@ -1,0 +1,151 @@
+"""Conversations as the chat page shows them: one view of a turn, live or resumed from SQL.
+
+A turn answered a moment ago comes as a ``TurnResult`` with the full passages; a turn of a
+resumed session comes back from ``chat_turns`` with only citation records (chunk ids). Both
+become a ``TurnView`` here, so the page renders one shape and a resumed conversation looks
+exactly like the live one — the cited passage texts are read back from the knowledge base by
+chunk id, and a passage whose document was deleted since says so instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import sessionmaker
+
+from app.dialog.manager import TurnResult
+from app.dialog.records import ChatSessionRow, TurnRow
+from app.dialog.sessions import SessionStore
+from app.dialog.state import DialogState
+from domains.pack import Pack
+from knowledge.store import ChunkRow
+
+GONE = "(this passage is no longer in the knowledge base: its document was deleted)"
+
+
+@dataclass(frozen=True)
+class CitationView:
+    n: int
+    doc_name: str
+    location: str
+    score: float
+    text: str
+
+
+@dataclass(frozen=True)
+class TurnView:
+    turn_id: int
+    question: str
+    decision: str
+    mode: str
+    answer: str
+    citations: list[CitationView] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    disclaimer: str = ""
+    query: str = ""
+    rewrite_reason: str = ""
+    slots_changed: str = ""
+    timings: str = ""
+    feedback: int = 0
+    feedback_comment: str = ""
+
+
+@dataclass(frozen=True)
+class SlotView:
+    """A dialog slot for the side panel: its value, and when and how it was set."""
+
+    name: str
+    description: str
+    value: str
+    set_by: str
+
+
+@dataclass(frozen=True)
+class SessionChoice:
+    id: str
+    title: str
+    updated_at: datetime
+
+    @property
+    def label(self) -> str:
+        return f"{self.updated_at:%Y-%m-%d %H:%M} · {self.title or '(no question yet)'}"[:90]
+
+
+def _timings(retrieval_s: float, first_token_s: float | None,
+             tokens_per_s: float | None) -> str:
+    text = f"retrieval {retrieval_s * 1000:.0f} ms"
+    if first_token_s is not None:
+        text += f" · first token {first_token_s:.2f} s · {tokens_per_s or 0:.1f} tokens/s"
+    return text
+
+
+def from_result(result: TurnResult) -> TurnView:
+    """The view of a turn just answered (passages in hand)."""
+    a = result.answer
+    t = a.timings
+    return TurnView(
+        turn_id=result.turn_id, question=a.question, decision=a.decision, mode=a.mode,
+        answer=a.text,
+        citations=[CitationView(n, p.doc_name, p.location, p.score, p.text)
+                   for n, p in a.cited_passages()],
+        removed=list(a.removed_sentences), disclaimer=a.disclaimer, query=result.rewrite.query,
+        rewrite_reason=result.rewrite.reason, slots_changed=result.slots.describe(),
+        timings=_timings(t.retrieval_s, t.first_token_s, t.tokens_per_s))
+
+
+def chunk_texts(engine: Engine, ids: list[int]) -> dict[int, str]:
+    """The stored text of passages by chunk id; deleted ones are simply absent."""
+    if not ids:
+        return {}
+    with sessionmaker(engine)() as s:
+        rows = s.execute(select(ChunkRow.id, ChunkRow.text).where(ChunkRow.id.in_(ids)))
+        return {cid: text for cid, text in rows}
+
+
+def from_row(row: TurnRow, texts: dict[int, str], pack: Pack) -> TurnView:
+    """The view of a stored turn; ``texts`` holds the cited passages' text by chunk id."""
+    citations = [CitationView(int(c["n"]), str(c["doc_name"]), str(c.get("location") or ""),
+                              float(c.get("score") or 0.0),
+                              texts.get(int(c["chunk_id"]), GONE))
+                 for c in row.citations or []]
+    disclaimer = pack.disclaimer if pack.disclaimer_required and row.decision == "answer" else ""
+    return TurnView(
+        turn_id=row.id, question=row.question, decision=row.decision, mode=row.mode,
+        answer=row.answer, citations=citations, removed=list(row.removed_sentences or []),
+        disclaimer=disclaimer, query=row.query, rewrite_reason=row.rewrite_reason,
+        timings=_timings(row.retrieval_s, row.first_token_s, row.tokens_per_s),
+        feedback=row.feedback, feedback_comment=row.feedback_comment)
+
+
+def load_turns(store: SessionStore, engine: Engine, session_id: str, pack: Pack) -> list[TurnView]:
+    """Every turn of a stored conversation, oldest first, ready to show."""
+    rows = store.turns(session_id)
+    ids = [int(c["chunk_id"]) for r in rows for c in r.citations or []]
+    texts = chunk_texts(engine, ids)
+    return [from_row(r, texts, pack) for r in rows]
+
+
+def _short(description: str) -> str:
+    """"fiscal year or period, e.g. 2023, FY2022" -> "fiscal year or period" (a narrow panel)."""
+    return re.split(r"[,;(]| e\.g\.", description, maxsplit=1)[0].strip() or description
+
+
+def slot_views(state: DialogState, pack: Pack) -> list[SlotView]:
+    """The slots of a conversation for the side panel, in the pack's slot order."""
+    described = {s.name: s.description for s in pack.slots}
+    order = {s.name: i for i, s in enumerate(pack.slots)}
+    how = {"rule": "pack rule", "model": "model, from your words", "user": "you"}
+    return [SlotView(name, _short(described.get(name, name)), v.value,
+                     f"turn {v.turn} · {how.get(v.how, v.how)}")
+            for name, v in sorted(state.slots.items(), key=lambda kv: order.get(kv[0], 99))]
+
+
+def session_choices(store: SessionStore, pack: str, user: str | None = None,
+                    limit: int = 30) -> list[SessionChoice]:
+    """Past conversations with this pack that have at least one turn, newest first; with a
+    ``user``, only that user's."""
+    rows: list[ChatSessionRow] = store.list(pack=pack, user=user, limit=limit)
+    return [SessionChoice(r.id, r.title, r.updated_at) for r in rows if r.title]

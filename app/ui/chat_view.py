@@ -1,0 +1,118 @@
+"""How one chat turn is drawn: the answer as what it is, its sources, details, and feedback.
+
+Only drawing lives here; the turn itself is an ``app.conversations.TurnView`` made by the
+services, the same for a turn answered now and one resumed from the database.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.conversations import SlotView, TurnView
+from app.services import Runtime
+from verirag.errors import VeriragError
+
+_TO_WIDGET = {1: 1, -1: 0}  # stored verdict -> st.feedback("thumbs") index (0 = down, 1 = up)
+_FROM_WIDGET = {1: 1, 0: -1}
+
+
+def escape_md(text: str) -> str:
+    """Answers are text, not Markdown: "$5" must not start a formula."""
+    return text.replace("\\", "\\\\").replace("$", "\\$")
+
+
+def show_answer(view: TurnView) -> None:
+    if view.decision == "refuse":
+        st.warning(view.answer, icon=":material/block:")
+    elif view.decision == "clarify":
+        st.info(view.answer, icon=":material/help:")
+    else:
+        st.markdown(escape_md(view.answer))
+    if view.removed:
+        st.caption(f"{len(view.removed)} sentence(s) removed: no passage supports them.")
+
+
+def show_citations(view: TurnView) -> None:
+    """Each [n] of the answer as an expander: document, page/heading, score, passage text."""
+    for c in view.citations:
+        label = f"[{c.n}] {c.doc_name}" + (f" — {c.location}" if c.location else "")
+        with st.expander(label, icon=":material/format_quote:"):
+            st.caption(f"document **{escape_md(c.doc_name)}**"
+                       + (f" · {escape_md(c.location)}" if c.location else "")
+                       + f" · retrieval score {c.score:.3f}")
+            st.text(c.text)
+
+
+def show_details(view: TurnView) -> None:
+    with st.expander("How this answer was made", icon=":material/info:"):
+        lines = [f"searched for: {view.query}"]
+        if view.rewrite_reason:
+            lines.append(f"why: {view.rewrite_reason}")
+        if view.slots_changed:
+            lines.append(f"slots this turn: {view.slots_changed}")
+        lines.append(f"decision: {view.decision} · mode: {view.mode}")
+        st.text("\n".join(lines))
+        if view.timings:
+            st.caption(view.timings)
+
+
+def _save_feedback(rt: Runtime, turn_id: int) -> None:
+    """Store the thumbs and the comment together: the comment explains the verdict."""
+    thumbs = st.session_state.get(f"fb-{turn_id}")
+    comment = st.session_state.get(f"fbc-{turn_id}", "")
+    try:
+        rt.sessions.feedback(turn_id, _FROM_WIDGET.get(thumbs, 0) if thumbs is not None else 0,
+                             comment)
+    except VeriragError as exc:
+        st.session_state[f"fberr-{turn_id}"] = str(exc)
+    else:
+        st.session_state[f"fbok-{turn_id}"] = True
+
+
+def show_feedback(rt: Runtime, view: TurnView) -> None:
+    """Thumbs up/down and an optional comment, stored with the turn as soon as given."""
+    key = f"fb-{view.turn_id}"
+    if key not in st.session_state and view.feedback in _TO_WIDGET:
+        st.session_state[key] = _TO_WIDGET[view.feedback]
+    if f"fbc-{view.turn_id}" not in st.session_state and view.feedback_comment:
+        st.session_state[f"fbc-{view.turn_id}"] = view.feedback_comment
+    left, right = st.columns([1, 9], vertical_alignment="center")
+    with left:
+        st.feedback("thumbs", key=key, on_change=_save_feedback, args=(rt, view.turn_id))
+    with right:
+        st.text_input("Comment (optional)", key=f"fbc-{view.turn_id}",
+                      placeholder="What was wrong or missing? (optional, saved with the turn)",
+                      label_visibility="collapsed", on_change=_save_feedback,
+                      args=(rt, view.turn_id))
+    if error := st.session_state.pop(f"fberr-{view.turn_id}", None):
+        st.error(error, icon=":material/error:")
+    elif st.session_state.pop(f"fbok-{view.turn_id}", False):
+        st.caption("Feedback saved with this answer — thank you.")
+
+
+def show_turn(rt: Runtime, view: TurnView) -> None:
+    with st.chat_message("user"):
+        st.text(view.question)
+    with st.chat_message("assistant"):
+        show_answer(view)
+        show_citations(view)
+        if view.disclaimer:
+            st.caption(view.disclaimer)
+        show_details(view)
+        show_feedback(rt, view)
+
+
+def show_state_panel(slots: list[SlotView], last: TurnView | None) -> None:
+    """The sidebar: what the conversation remembers, who set it, and the last search query."""
+    st.subheader("What verirag understood")
+    if slots:
+        st.table({"slot": [s.description for s in slots], "value": [s.value for s in slots],
+                  "set by": [s.set_by for s in slots]}, hide_index=True)
+    else:
+        st.caption("Nothing yet: details you mention (a drug, a company, a contract) appear "
+                   "here, with the turn that set them.")
+    if last is not None:
+        st.markdown("**Last search query**")
+        st.markdown(f"> {escape_md(last.query)}")
+        if last.rewrite_reason:
+            st.caption(last.rewrite_reason)

@@ -1,0 +1,59 @@
+"""verirag's web app: the entry script ``verirag serve`` runs (``streamlit run app/ui/main.py``).
+
+It sets up what every page shares — page config, navigation, the domain-pack selector in the
+sidebar — then runs the chosen page. Pages are discovered, not listed: every
+``app/ui/views/NN_Title.py`` becomes a page titled "Title", ordered by NN, with the material
+icon named by the file's ``ICON = ":material/...:"`` line, shown to users whose role allows its
+``ACTION = "..."`` (see ``app.auth.principal.ACTIONS``; default ``chat``). Nobody sees any page
+before signing in. Adding a page is adding one file.
+The folder is not called ``pages/``: Streamlit would also read that as its older file-based
+page registry, and a link like ``/documents`` then opens with a "Page not found" dialog.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from app.ui.login import account_box, login_page, signed_in
+from app.ui.navigation import discover_pages
+from app.ui.state import PACK_KEY, runtime
+from verirag.errors import VeriragError
+
+log = logging.getLogger("verirag.ui")
+
+st.set_page_config(page_title="verirag", page_icon=":material/menu_book:", layout="wide")
+rt = runtime()
+who = signed_in(rt)
+if who is None:
+    st.navigation([st.Page(lambda: login_page(rt), title="Sign in", icon=":material/login:",
+                           url_path="sign-in")]).run()
+    st.stop()
+
+names = who.packs(rt.pack_names())
+if not names:
+    with st.sidebar:
+        account_box(rt, who, "")
+    st.warning(f"{who.name} holds no role on any pack yet; ask an administrator "
+               f"(`verirag users grant {who.name} PACK viewer`).", icon=":material/lock:")
+    st.stop()
+if st.session_state.get(PACK_KEY) not in names:
+    wanted = st.query_params.get("pack")
+    st.session_state[PACK_KEY] = wanted if wanted in names else names[0]
+page = st.navigation(discover_pages(who, st.session_state[PACK_KEY]))
+with st.sidebar:
+    st.selectbox("Domain pack", names, key=PACK_KEY, format_func=lambda n: rt.pack(n).title,
+                 help="Every page works on this pack's knowledge base.")
+    st.caption(rt.pack(st.session_state[PACK_KEY]).description)
+    account_box(rt, who, st.session_state[PACK_KEY])
+st.query_params["pack"] = st.session_state[PACK_KEY]
+
+try:
+    page.run()
+except VeriragError as exc:  # what the page did not handle itself: still one line
+    st.error(str(exc), icon=":material/error:")
+except Exception as exc:  # a bug: one line here, the traceback in the server log
+    log.exception("page %s failed", page.title)
+    st.error(f"Something went wrong ({type(exc).__name__}: {exc}); the details are in the "
+             "server log.", icon=":material/error:")

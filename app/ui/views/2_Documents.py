@@ -1,0 +1,171 @@
+"""Documents: what a pack's knowledge base holds, and uploading, deleting, re-indexing, search.
+
+The same operations as ``verirag ingest`` and ``verirag kb show/delete/rebuild``, through the
+same services. Indexing and re-indexing run as background jobs, so the page (and the chat)
+stay usable while a large upload is embedded.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import kb_admin
+from app.jobs import Job
+from app.ui.login import current_user
+from app.ui.state import attempt, current_pack, forget_job, job_panel, job_slot, runtime, start_job
+from knowledge.ingest import FileResult, IngestReport
+from knowledge.loaders import supported_suffixes
+
+ICON = ":material/folder_open:"
+ACTION = "upload"
+OUTCOME = {"indexed": "indexed", "replaced": "indexed (new version replaces the old)",
+           "duplicate": "duplicate (not indexed again)", "rejected": "rejected"}
+
+rt = runtime()
+who = current_user()
+pack_name = current_pack()
+pack = rt.pack(pack_name)
+ok, kb = attempt(lambda: rt.kb(pack_name))
+if not ok:
+    st.stop()
+UPLOAD_JOB = f"ingest-{pack_name}"
+REBUILD_JOB = f"rebuild-{pack_name}"
+CONFIRM = f"confirm-delete-{pack_name}"
+
+st.header(f"{pack.title} documents")
+stats = kb.stats()
+cols = st.columns(4)
+for col, (label, key) in zip(cols, [("Documents", "documents"), ("Passages", "chunks"),
+                                    ("Vectors", "vectors"), ("Revision", "revision")],
+                             strict=True):
+    col.metric(label, stats[key])
+
+
+# -- upload --------------------------------------------------------------------------------
+def show_ingest_result(job: Job) -> None:
+    report: IngestReport = job.result
+    rejected = report.count("rejected")
+    (st.warning if rejected else st.success)(report.summary)
+    st.table({"file": [r.name for r in report.results],
+              "result": [OUTCOME.get(r.outcome, r.outcome) for r in report.results],
+              "passages": [r.chunks for r in report.results],
+              "reason": [r.reason for r in report.results]}, hide_index=True)
+
+
+st.subheader("Upload")
+upload_key = f"uploads-{pack_name}-{st.session_state.get(f'upload-round-{pack_name}', 0)}"
+files = st.file_uploader(
+    "Files to index", accept_multiple_files=True, key=upload_key,
+    type=[s.lstrip(".") for s in supported_suffixes()],
+    max_upload_size=max(1, round(rt.settings.max_upload_mb)),  # VERIRAG_MAX_UPLOAD_MB
+    help="PDF, DOCX, HTML, Markdown, TXT, CSV, XLSX; Chinese and English. Identical content is "
+         "indexed once; a file with the same name replaces the older version.")
+tags_text = st.text_input("Tags (optional, comma-separated)", key=f"tags-{pack_name}",
+                          placeholder="e.g. policy, 2024")
+labels_text = st.text_input(
+    "Access labels (optional, comma-separated)", key=f"labels-{pack_name}",
+    placeholder="e.g. restricted",
+    help="Only users cleared for every label of a document can retrieve or see it.")
+busy = bool((j := job_slot(UPLOAD_JOB)) and j.running)
+if st.button(f"Index {len(files or [])} file(s)", type="primary", icon=":material/upload:",
+             disabled=not files or busy, key="index-files"):
+    payload = [(f.name, f.getvalue()) for f in files or []]
+    tags = [t.strip() for t in tags_text.split(",") if t.strip()]
+    labels = [t.strip() for t in labels_text.split(",") if t.strip()]
+
+    def ingest(job: Job) -> IngestReport:
+        job.update(0, len(payload), "reading")
+
+        def on_file(i: int, n: int, result: FileResult) -> None:
+            job.update(i, n, result.name)
+
+        return kb_admin.ingest_uploads(rt, pack_name, payload, actor=who.name, tags=tags,
+                                       labels=labels, on_file=on_file)
+
+    start_job(UPLOAD_JOB, "ingest", f"Indexing {len(payload)} file(s)", ingest)
+    st.session_state[f"upload-round-{pack_name}"] = (
+        st.session_state.get(f"upload-round-{pack_name}", 0) + 1)
+    st.rerun()
+job_panel(UPLOAD_JOB, show_ingest_result)
+
+# -- the documents -------------------------------------------------------------------------
+st.subheader("In the knowledge base")
+docs = kb.documents()
+if not docs:
+    st.info("No documents yet: upload some above (or run `verirag setup` for the samples).",
+            icon=":material/info:")
+else:
+    st.dataframe(
+        {"id": [d.id for d in docs], "name": [d.name for d in docs],
+         "status": [d.status for d in docs], "size (KB)": [round(d.size / 1024, 1) for d in docs],
+         "passages": [d.chunk_count for d in docs], "tags": [", ".join(d.tags or []) for d in docs],
+         "labels": [", ".join(d.labels or []) for d in docs],
+         "uploaded": [d.uploaded_at.strftime("%Y-%m-%d %H:%M") for d in docs],
+         "error": [d.error or "" for d in docs]},
+        hide_index=True, width="stretch")
+
+left, right = st.columns(2, border=True)
+with left:
+    by_id = {d.id: d for d in docs}
+    if deleted := st.session_state.pop(f"deleted-{pack_name}", None):
+        st.session_state[f"delete-{pack_name}"] = None  # clear the choice once done
+        st.success(f"Deleted {deleted}: its passages and vectors are gone.",
+                   icon=":material/delete:")
+    doc_id = st.selectbox("Delete a document", list(by_id), index=None,
+                          format_func=lambda i: f"{by_id[i].name} (id {i})" if i in by_id
+                          else f"id {i}",
+                          placeholder="choose a document", key=f"delete-{pack_name}")
+    if st.button("Delete…", icon=":material/delete:", disabled=doc_id is None,
+                 key="delete-doc"):
+        st.session_state[CONFIRM] = doc_id
+    pending = st.session_state.get(CONFIRM)
+    if pending is not None and pending in by_id:
+        d = by_id[pending]
+        st.warning(f"Delete **{d.name}**, its {d.chunk_count} passages and their vectors? "
+                   "Answers will no longer cite it.", icon=":material/warning:")
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete", type="primary", key="confirm-delete"):
+            st.session_state.pop(CONFIRM, None)
+            ok, name = attempt(lambda: kb_admin.delete_document(rt, pack_name, pending,
+                                                                actor=who.name))
+            if ok:
+                st.session_state[f"deleted-{pack_name}"] = name
+                st.rerun()
+        if no.button("Cancel", key="cancel-delete"):
+            st.session_state.pop(CONFIRM, None)
+            st.rerun()
+with right:
+    st.markdown("**Re-index**")
+    st.caption("Re-embed every passage from the database into fresh indexes (after changing "
+               "the embedder, or if search looks wrong).")
+    rebuilding = bool((j := job_slot(REBUILD_JOB)) and j.running)
+    if st.button("Re-index knowledge base", icon=":material/refresh:", disabled=rebuilding,
+                 key="reindex"):
+        def rebuild(job: Job) -> int:
+            return kb_admin.rebuild(rt, pack_name, actor=who.name,
+                                    progress=lambda i, n: job.update(i, n, "embedding passages"))
+
+        forget_job(REBUILD_JOB)
+        start_job(REBUILD_JOB, "rebuild", f"Re-indexing {pack.title}", rebuild)
+        st.rerun()
+    job_panel(REBUILD_JOB, lambda job: st.success(f"Re-indexed: {job.result} passages."))
+
+# -- search --------------------------------------------------------------------------------
+st.subheader("Search the knowledge base")
+q_col, k_col = st.columns([5, 1], vertical_alignment="bottom")
+query = q_col.text_input("Query", key=f"search-{pack_name}",
+                         placeholder="words or a question, English or 中文")
+k = k_col.number_input("Top", min_value=1, max_value=20, value=5, key=f"k-{pack_name}")
+if query.strip():
+    ok, found = attempt(lambda: kb_admin.search(rt, pack_name, query.strip(), int(k), who))
+    if ok and not found.passages:
+        st.info("No passage matches.", icon=":material/search_off:")
+    for rank, p in enumerate(found.passages if ok else [], 1):
+        cosine = found.dense.get(p.chunk_id)
+        label = (f"{rank}. {p.doc_name}" + (f" — {p.location}" if p.location else "")
+                 + f" · score {p.score:.3f}")
+        with st.expander(label, expanded=rank == 1):
+            st.caption(f"fused score {p.score:.3f} · cosine "
+                       + (f"{cosine:.3f}" if cosine is not None else "—")
+                       + f" · query terms covered {found.lexical.get(p.chunk_id, 0.0):.0%}")
+            st.text(p.text)

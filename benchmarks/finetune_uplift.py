@@ -1,0 +1,155 @@
+"""Does a pack's LoRA adapter help? The adapter against its base, on the same inputs.
+
+Three measurements, each asking the base model and the adapter the same questions with the
+same passages (one generator, the adapter attached by name and switched per request, greedy
+decoding):
+
+1. **held-out grounded** (``--heldout``, default the pack's ``finetune/eval.jsonl``): the
+   numbered passages of each example, exactly as written. Scored on the raw model output:
+   answer token F1 against the reference answer (citations stripped; answerable questions),
+   citation validity (every ``[n]`` names a passage and one of them is a passage the reference
+   cites), and the refusal decision (refuses exactly the unanswerable questions).
+2. **pack questions** (``--pack-eval``): the pack's own ``eval/questions.jsonl`` through the
+   whole pipeline (retrieval, decision, citation check) via ``evals.run_eval`` with
+   ``--compare base,adapter:PACK``; both columns see the same retrieved passages.
+3. **PubMedQA-style labels** (``--pubmedqa FOLDER``): yes/no/maybe label accuracy, the same way.
+
+Usage::
+
+    python benchmarks/finetune_uplift.py medical --adapter NAME \
+        --pack-eval --pubmedqa /work/shared/evalsets/pubmedqa-mini --out uplift.json
+
+The numbers are whatever they are; small held-out sets (tens of questions) carry wide error
+bars, so the script prints counts next to every rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.dialog.answerer import question_language
+from app.models.generator import GenerationParams, Generator
+from app.services import Runtime
+from domains.pack import Pack
+from evals.answerers import is_refusal
+from evals.metrics.answers import token_f1
+from evals.metrics.text import strip_citations
+from finetune.formats import cited_numbers, load_examples
+from finetune.registry import AdapterRegistry
+
+
+def heldout(gen: Generator, pack: Pack, path: Path, adapter: str,
+            params: GenerationParams) -> dict[str, dict[str, Any]]:
+    """Score base and adapter on the grounded examples in ``path`` (see the module doc)."""
+    examples = [e.grounded for e in load_examples(path, pack) if e.grounded is not None]
+    out: dict[str, dict[str, Any]] = {}
+    for label, name in (("base", None), (f"adapter:{adapter}", adapter)):
+        f1s: list[float] = []
+        valid = grounded = refusal_ok = answerable_n = 0
+        rows = []
+        started = time.perf_counter()
+        for ex in examples:
+            messages = ex.messages(pack)[:-1]
+            raw = "".join(gen.stream(messages, params, adapter=name)).strip()
+            refused = is_refusal(raw, pack.refusal_for(question_language(ex.question)))
+            refusal_ok += int(refused != ex.answerable)
+            cited = cited_numbers(raw)
+            row: dict[str, Any] = {"question": ex.question, "output": raw, "refused": refused}
+            if ex.answerable:
+                answerable_n += 1
+                reference = strip_citations(ex.answer or "")
+                f1 = 0.0 if refused else token_f1(strip_citations(raw), [reference])
+                f1s.append(f1)
+                ok = bool(cited) and all(1 <= n <= len(ex.passages) for n in cited)
+                hit = ok and bool(set(cited) & set(ex.gold))
+                valid += int(ok)
+                grounded += int(hit)
+                row.update(f1=f1, citations_valid=ok, cites_gold=hit)
+            rows.append(row)
+        n = len(examples)
+        out[label] = {
+            "examples": n, "answerable": answerable_n,
+            "answer_f1": sum(f1s) / len(f1s) if f1s else None,
+            "citation_valid": valid / answerable_n if answerable_n else None,
+            "cites_gold": grounded / answerable_n if answerable_n else None,
+            "refusal_decision_acc": refusal_ok / n if n else None,
+            "seconds": round(time.perf_counter() - started, 1), "rows": rows}
+    return out
+
+
+def pipeline(rt: Runtime, domain: str, dataset: str, adapter: str, limit: int | None,
+             out_dir: Path) -> dict[str, Any]:
+    """``verirag eval DOMAIN --dataset D --compare base,adapter:NAME`` with the adapter attached."""
+    from rich.console import Console
+
+    from app.cli.eval_cmd import summary_table
+    from evals.configs import parse_compare
+    from evals.datasets import load_dataset
+    from evals.report import Report, write_report
+    from evals.runner import RunOptions, run_eval
+
+    pack = rt.pack(domain)
+    configs = parse_compare(f"base,adapter:{adapter}", pack)
+    data = load_dataset(dataset, pack.root)
+    run = run_eval(rt, domain, data, configs, RunOptions(limit=limit))
+    report = Report(run)
+    write_report(report, out_dir / data.name)
+    run.corpus.close()
+    Console(width=120).print(summary_table(report))
+    keep = ("questions", "f1", "em", "label_acc", "n_labels", "answered", "cited", "supported",
+            "n_citations", "refusal_precision", "refusal_recall", "fallback")
+    return {name: {k: s.get(k) for k in keep} for name, s in report.summary.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("domain")
+    ap.add_argument("--adapter", help="Registry name (default: the pack's active adapter).")
+    ap.add_argument("--heldout", type=Path, help="Grounded JSONL (default finetune/eval.jsonl).")
+    ap.add_argument("--pack-eval", action="store_true", help="Also run the pack's questions.")
+    ap.add_argument("--pubmedqa", help="Also run this yes/no/maybe dataset folder.")
+    ap.add_argument("--limit", type=int, help="Sample N questions of each pipeline dataset.")
+    ap.add_argument("--out", type=Path, default=Path("uplift.json"))
+    args = ap.parse_args()
+
+    rt = Runtime()
+    pack = rt.pack(args.domain)
+    registry = AdapterRegistry(rt.settings.home, args.domain)
+    name = args.adapter or registry.active()
+    if not name:
+        sys.exit(f"no adapter: train one (verirag finetune {args.domain}) or pass --adapter")
+    entry = registry.get(name)
+    gen = rt.models.generator(pack.models.generator_path)
+    gen.attach_adapter(args.domain, entry.path)  # type: ignore[attr-defined]
+    g = pack.generation
+    params = GenerationParams(g.max_new_tokens, 0.0, 1.0, g.repetition_penalty)
+    result: dict[str, Any] = {"domain": args.domain, "adapter": name,
+                              "adapter_metrics": entry.meta.metrics if entry.meta else None}
+    path = args.heldout or pack.root / "finetune" / "eval.jsonl"
+    result["heldout"] = heldout(gen, pack, path, args.domain, params)
+    print(f"held-out grounded ({path}):")
+    for label, s in result["heldout"].items():
+        fmt = {k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in s.items()
+               if k != "rows"}
+        print(f"  {label:>18}: {fmt}")
+    reports = args.out.with_suffix("") if args.out.suffix else args.out
+    if args.pack_eval:
+        result["pack_eval"] = pipeline(rt, args.domain, "pack", args.domain, args.limit,
+                                       reports)
+    if args.pubmedqa:
+        result["pubmedqa"] = pipeline(rt, args.domain, args.pubmedqa, args.domain, args.limit,
+                                      reports)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+    print(f"written {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""Training data: three JSONL formats, validated line by line, turned into chat messages.
+
+One object a line, the format told by its keys:
+
+- **chat**: ``{"messages": [{"role": "system"|"user"|"assistant", "content": "..."}, ...]}``;
+  every assistant turn is trained.
+- **instruction**: ``{"instruction": "...", "input": "..." (optional), "output": "..."}``.
+- **grounded**: ``{"question": "...", "passages": ["text" | {"text", "source", "location"}],
+  "answer": "... [1].", "answerable": true}``. It becomes exactly the prompt the answerer sends
+  at inference (``app.dialog.prompt.build_messages``: the pack's system prompt, its rules and
+  the numbered passages), so the adapter learns the task it will serve: answer only from the
+  passages, cite ``[n]``, and when ``"answerable": false`` reply with the pack's refusal (in
+  the question's language; leave ``answer`` out). Passages not cited are distractors.
+
+A malformed line fails the whole load with ``file:line: what is wrong``: a silently skipped
+example changes the adapter without anyone noticing. Left out: tokenisation (``encode``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from app.dialog.prompt import build_messages
+from domains.pack import Pack
+from knowledge.types import Passage
+from verirag.errors import TrainingDataError
+
+Message = dict[str, str]
+Kind = Literal["chat", "instruction", "grounded"]
+ROLES = ("system", "user", "assistant")
+MAX_PASSAGES = 20
+# The answerer's own citation marker: [2], [1, 3], [1，3].
+CITATION = re.compile(r"\[(\d{1,3}(?:\s*[,，]\s*\d{1,3})*)\]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def language(text: str) -> str:
+    """The answerer's rule (``question_language``): zh when CJK makes up a fifth of the text."""
+    return "zh" if len(_CJK.findall(text)) >= max(2, len(text) * 0.2) else "en"
+
+
+def cited_numbers(text: str) -> list[int]:
+    """Every passage number cited in ``text``, in order of appearance, repeats removed."""
+    found = (int(n) for m in CITATION.finditer(text) for n in re.split(r"\s*[,，]\s*", m[1]))
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class GroundedPassage:
+    text: str
+    source: str = ""
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class GroundedExample:
+    """A question, numbered passages and the cited answer (or the refusal) they support."""
+
+    question: str
+    passages: tuple[GroundedPassage, ...]
+    answer: str | None
+    answerable: bool = True
+
+    @property
+    def gold(self) -> tuple[int, ...]:
+        """Passage numbers the answer cites (1-based); empty for an unanswerable question."""
+        return tuple(cited_numbers(self.answer or "")) if self.answerable else ()
+
+    def reply(self, pack: Pack) -> str:
+        """What the assistant should say: the cited answer, or the pack's refusal."""
+        if self.answerable and self.answer:
+            return self.answer
+        return pack.refusal_for(language(self.question))
+
+    def without(self, drop: set[int]) -> GroundedExample:
+        """The example with passages ``drop`` (1-based, never cited ones) removed, renumbered."""
+        if drop & set(self.gold):
+            raise ValueError(f"cannot drop cited passages {sorted(drop & set(self.gold))}")
+        kept = [n for n in range(1, len(self.passages) + 1) if n not in drop]
+        new_number = {old: new for new, old in enumerate(kept, 1)}
+
+        def renumber(m: re.Match[str]) -> str:
+            parts = re.split(r"\s*[,，]\s*", m[1])
+            return "[" + ", ".join(str(new_number[int(p)]) for p in parts) + "]"
+
+        answer = CITATION.sub(renumber, self.answer) if self.answer else self.answer
+        return replace(self, passages=tuple(self.passages[n - 1] for n in kept), answer=answer)
+
+    def distractors(self) -> list[int]:
+        gold = set(self.gold)
+        return [n for n in range(1, len(self.passages) + 1) if n not in gold]
+
+    def messages(self, pack: Pack) -> list[Message]:
+        """The inference prompt for this example plus the assistant's reply."""
+        passages = [Passage(chunk_id=i, doc_id=0, doc_name=p.source or f"passage-{i}",
+                            text=p.text, heading_path=(p.location,) if p.location else (),
+                            page=None, score=0.0)
+                    for i, p in enumerate(self.passages, 1)]
+        refusal = pack.refusal_for(language(self.question))
+        prompt = build_messages(pack.system_prompt, refusal, self.question, passages)
+        return [*prompt, {"role": "assistant", "content": self.reply(pack)}]
+
+    def to_json(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"question": self.question,
+                               "passages": [{"text": p.text, "source": p.source,
+                                             "location": p.location} for p in self.passages]}
+        if self.answerable:
+            row["answer"] = self.answer
+        else:
+            row["answerable"] = False
+        return row
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training example: chat messages (assistant turns are what is learned)."""
+
+    messages: tuple[Message, ...]
+    kind: Kind
+    where: str = field(default="", metadata={"help": "file:line, for error messages."})
+    grounded: GroundedExample | None = None
+
+
+# -- reading -------------------------------------------------------------------------------
+def _objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise TrainingDataError(f"{path}: file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise TrainingDataError(f"{path}: not UTF-8 text ({exc.reason}); re-save it as UTF-8"
+                                ) from exc
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TrainingDataError(f"{path}:{number}: not valid JSON ({exc.msg} at column "
+                                    f"{exc.colno})") from exc
+        if not isinstance(obj, dict):
+            raise TrainingDataError(f"{path}:{number}: expected a JSON object, got "
+                                    f"{type(obj).__name__}")
+        yield number, obj
+
+
+def _text(obj: dict[str, Any], key: str, where: str, *, optional: bool = False) -> str:
+    value = obj.get(key)
+    if value is None and optional:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        shown = "missing" if value is None else repr(value)[:60]
+        raise TrainingDataError(f"{where}: '{key}' must be a non-empty string ({shown})")
+    return value
+
+
+def parse_chat(obj: dict[str, Any], where: str) -> tuple[Message, ...]:
+    raw = obj["messages"]
+    if not isinstance(raw, list) or not raw:
+        raise TrainingDataError(f"{where}: 'messages' must be a non-empty list of "
+                                "{role, content} objects")
+    messages: list[Message] = []
+    for i, m in enumerate(raw, 1):
+        if not isinstance(m, dict):
+            raise TrainingDataError(f"{where}: message {i} must be an object, "
+                                    f"got {type(m).__name__}")
+        role = m.get("role")
+        if role not in ROLES:
+            raise TrainingDataError(f"{where}: message {i} has role {role!r}; use one of "
+                                    f"{', '.join(ROLES)}")
+        if role == "system" and i != 1:
+            raise TrainingDataError(f"{where}: message {i} is a system message; only the "
+                                    "first message may be one")
+        messages.append({"role": role, "content": _text(m, "content", f"{where}: message {i}")})
+    if not any(m["role"] == "assistant" for m in messages):
+        raise TrainingDataError(f"{where}: no assistant message, so nothing to learn; add the "
+                                "reply as {\"role\": \"assistant\", ...}")
+    return tuple(messages)
+
+
+def parse_instruction(obj: dict[str, Any], where: str) -> tuple[Message, ...]:
+    instruction = _text(obj, "instruction", where)
+    extra = _text(obj, "input", where, optional=True)
+    prompt = f"{instruction.strip()}\n\n{extra.strip()}" if extra.strip() else instruction.strip()
+    return ({"role": "user", "content": prompt},
+            {"role": "assistant", "content": _text(obj, "output", where)})
+
+
+def _passage(raw: Any, i: int, where: str) -> GroundedPassage:
+    if isinstance(raw, str) and raw.strip():
+        return GroundedPassage(raw.strip())
+    if isinstance(raw, dict):
+        sub = f"{where}: passage {i}"
+        return GroundedPassage(_text(raw, "text", sub).strip(),
+                               _text(raw, "source", sub, optional=True),
+                               _text(raw, "location", sub, optional=True))
+    raise TrainingDataError(f"{where}: passage {i} must be a non-empty string or an object "
+                            "with 'text'")
+
+
+def parse_grounded(obj: dict[str, Any], where: str, pack: Pack) -> GroundedExample:
+    question = _text(obj, "question", where).strip()
+    raw = obj.get("passages")
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_PASSAGES:
+        raise TrainingDataError(f"{where}: 'passages' must be a list of 1 to {MAX_PASSAGES} "
+                                "passages")
+    passages = tuple(_passage(p, i, where) for i, p in enumerate(raw, 1))
+    answerable = obj.get("answerable", True)
+    if not isinstance(answerable, bool):
+        raise TrainingDataError(f"{where}: 'answerable' must be true or false, "
+                                f"not {answerable!r}")
+    answer = obj.get("answer")
+    if not answerable:
+        refusal = pack.refusal_for(language(question))
+        if answer not in (None, "", refusal):
+            raise TrainingDataError(f"{where}: an unanswerable example's reply is the pack's "
+                                    "refusal; leave 'answer' out")
+        return GroundedExample(question, passages, None, answerable=False)
+    answer = _text(obj, "answer", where).strip()
+    cited = cited_numbers(answer)
+    if not cited:
+        raise TrainingDataError(f"{where}: the answer cites no passage; end each sentence "
+                                "with [n], or set \"answerable\": false")
+    bad = [n for n in cited if not 1 <= n <= len(passages)]
+    if bad:
+        raise TrainingDataError(f"{where}: the answer cites [{bad[0]}] but there are only "
+                                f"{len(passages)} passages")
+    return GroundedExample(question, passages, answer)
+
+
+def parse_line(obj: dict[str, Any], where: str, pack: Pack) -> Example:
+    """One JSONL object in any of the three formats, validated."""
+    if "messages" in obj:
+        return Example(parse_chat(obj, where), "chat", where)
+    if "instruction" in obj or "output" in obj:
+        return Example(parse_instruction(obj, where), "instruction", where)
+    if "question" in obj or "passages" in obj:
+        grounded = parse_grounded(obj, where, pack)
+        return Example(tuple(grounded.messages(pack)), "grounded", where, grounded)
+    keys = ", ".join(sorted(obj)) or "none"
+    raise TrainingDataError(f"{where}: unknown format (keys: {keys}); expected 'messages', "
+                            "'instruction' + 'output', or 'question' + 'passages' + 'answer'")
+
+
+def load_examples(path: Path, pack: Pack) -> list[Example]:
+    """Every example in ``path``; the first malformed line raises ``TrainingDataError``."""
+    path = Path(path)
+    examples = [parse_line(obj, f"{path}:{number}", pack) for number, obj in _objects(path)]
+    if not examples:
+        raise TrainingDataError(f"{path}: no examples found")
+    return examples
+
+
+def data_hash(paths: Sequence[Path | None]) -> str:
+    """sha256 over the data files' bytes (and their roles): tells two training runs apart."""
+    digest = hashlib.sha256()
+    for role, path in zip(("train", "eval"), paths, strict=False):
+        digest.update(role.encode())
+        if path is not None:
+            digest.update(Path(path).read_bytes())
+    return f"sha256:{digest.hexdigest()}"

@@ -1,0 +1,95 @@
+"""Signing in to the web app: nothing without a login, only one's own packs and pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.auth.principal import Grant, Principal
+from app.services import Runtime
+from app.ui import state
+from app.ui.login import PRINCIPAL_KEY
+from app.ui.navigation import visible_pages
+from tests.app.signin import PASSWORD, ensure_user
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "ui" / "main.py")
+
+
+@pytest.fixture
+def app_test(fresh_runtime: Runtime) -> Iterator[AppTest]:
+    state.use_runtime(fresh_runtime)
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.session_state["verirag_ready"] = True  # these tests are about the door, not the packs
+    yield at
+    state.use_runtime(None)
+
+
+def _login(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input[0].input(name)
+    at.text_input[1].input(password)
+    return at.button[0].click().run()
+
+
+def test_nothing_but_the_sign_in_form_without_a_login(app_test: AppTest,
+                                                      fresh_runtime: Runtime) -> None:
+    at = app_test.run()
+    assert [t.label for t in at.text_input] == ["User name", "Password"]
+    assert not at.selectbox and not at.chat_input
+    assert "verirag users add NAME --admin" in at.warning[0].value  # no users yet: how to start
+
+    ensure_user(fresh_runtime, "lee", "legal", "viewer")
+    at = _login(at, "lee", "not the password")
+    assert at.error[0].value == "wrong user name or password"
+    assert not at.chat_input
+
+    at = _login(at, "lee", PASSWORD)
+    assert at.selectbox(key="pack").options == ["Legal"]  # the only pack lee holds a role on
+    assert at.header[0].value == "Legal assistant"
+    assert any("Signed in as **lee** · viewer" in c.value for c in at.caption)
+
+
+def test_sign_out_and_expiry_return_to_the_form(app_test: AppTest,
+                                                fresh_runtime: Runtime) -> None:
+    ensure_user(fresh_runtime, "kim", "*", "admin")
+    who = fresh_runtime.users.principal("kim")
+    app_test.session_state[PRINCIPAL_KEY] = who
+    at = app_test.run()
+    assert at.chat_input
+    at = at.button(key="sign-out").click().run()
+    assert at.info[0].value == "Signed out." and not at.chat_input
+
+    stale = replace(who, signed_in_at=datetime.now(UTC) - timedelta(days=2))
+    at.session_state[PRINCIPAL_KEY] = stale
+    at = at.run()
+    assert "session expired" in at.info[0].value and not at.chat_input
+    actions = [e.action for e in fresh_runtime.audit.search(actor="kim")]
+    assert "logout" in actions
+
+
+def test_a_revoked_role_takes_effect_on_the_next_page_run(app_test: AppTest,
+                                                          fresh_runtime: Runtime) -> None:
+    ensure_user(fresh_runtime, "max", "finance", "viewer")
+    app_test.session_state[PRINCIPAL_KEY] = fresh_runtime.users.principal("max")
+    assert app_test.run().chat_input
+    fresh_runtime.users.revoke("max", "finance", actor="test")
+    at = app_test.run()
+    assert not at.chat_input
+    assert "holds no role on any pack" in at.warning[0].value
+
+
+@pytest.mark.parametrize(("role", "titles"), [
+    ("viewer", ["Chat"]),
+    ("editor", ["Chat", "Documents"]),
+    ("admin", ["Chat", "Documents", "Evaluation"]),
+])
+def test_pages_follow_the_role(role: str, titles: list[str]) -> None:
+    who = Principal("p", (Grant("legal", role),))
+    visible = [p.title for p in visible_pages(who, "legal")]
+    assert visible[: len(titles)] == titles and len(visible) >= len(titles)
+    assert all(t in titles or role == "admin" for t in visible)
+    assert visible_pages(who, "medical") == []
