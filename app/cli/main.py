@@ -129,7 +129,7 @@ def chat(domain: DomainArg,
     session_id = session or manager.start()
     state = manager.state(session_id)
     console.print(f"[bold]{manager.pack.title}[/bold] · session {session_id}"
-                  + (f" · resumed after {len(state.turns)} turns" if state.turns else ""))
+                  + (f" · resumed after {state.next_index - 1} turns" if state.turns else ""))
     stream = manager.pack.generation.mode == "generate"
     while True:
         try:

@@ -19,6 +19,7 @@ from verirag.errors import VeriragError
 
 How = Literal["rule", "model", "user"]
 SNAPSHOT_VERSION = 1
+SNAPSHOT_TURNS = 20
 _HOWS = frozenset(get_args(How))
 _DECISIONS = frozenset(get_args(Decision))
 
@@ -123,7 +124,10 @@ class DialogState:
         return messages
 
     def snapshot(self) -> dict[str, Any]:
-        """A JSON-serialisable copy; ``from_snapshot`` restores it exactly."""
+        """A JSON-serialisable copy; ``from_snapshot`` restores it exactly, up to the last
+        ``SNAPSHOT_TURNS`` turns: every turn is its own ``chat_turns`` row already, and only the
+        last few feed rewriting and the prompt, so a 10,000-turn session does not rewrite
+        megabytes of state on each new turn."""
         return {
             "version": SNAPSHOT_VERSION,
             "pack": self.pack,
@@ -131,7 +135,7 @@ class DialogState:
                 {"index": t.index, "question": t.question, "query": t.query,
                  "decision": t.decision, "answer_text": t.answer_text,
                  "cited_chunk_ids": list(t.cited_chunk_ids)}
-                for t in self.turns
+                for t in self.turns[-SNAPSHOT_TURNS:]
             ],
             "slots": {name: {"value": v.value, "turn": v.turn, "how": v.how}
                       for name, v in self.slots.items()},

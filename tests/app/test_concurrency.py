@@ -1,0 +1,91 @@
+"""Several people chatting while a large upload indexes, on one data directory.
+
+Four chat threads in this process ask questions in a loop while a separate ``verirag ingest``
+process adds 30 documents to the same knowledge base. Every answer must arrive, every citation
+must resolve to a passage whose text is stored in the database, and at the end the knowledge
+base must hold every document with FAISS and SQL agreeing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from app.services import Runtime
+
+SESSIONS = 4
+QUESTIONS = [
+    "How long must client files be kept after a matter closes?",
+    "What is the governing law of the mutual NDA?",
+    "合同的违约责任是什么？",
+    "Who must approve a conflict waiver?",
+]
+NEW_DOCS = 12
+
+
+@pytest.mark.slow
+def test_chats_keep_answering_while_an_upload_indexes(fresh_runtime: Runtime,
+                                                      tmp_path: Path) -> None:
+    rt = fresh_runtime
+    rt.ingestor("legal").ingest([rt.pack("legal").docs_dir])
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    for i in range(NEW_DOCS):
+        (folder / f"matter-{i:02d}.md").write_text(
+            f"# Matter {i}\n\nMatter {i} concerns the lease of unit {i} at Quay Street. "
+            f"The rent review for matter {i} falls on day {i + 1} of the quarter.\n\n" * 6)
+    env = {**os.environ, "VERIRAG_HOME": str(rt.settings.home), "HF_HUB_OFFLINE": "1"}
+    ingest = subprocess.Popen([sys.executable, "-m", "app.cli.main", "ingest", "legal",
+                               str(folder)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
+
+    errors: list[str] = []
+    answers: list[tuple[str, list[int]]] = []
+    lock = threading.Lock()
+
+    def chat(n: int) -> None:
+        dm = rt.dialog("legal", with_generator=False)
+        sid = dm.start()
+        rounds = 0
+        while ingest.poll() is None or rounds < 1:
+            for q in QUESTIONS[n % 2:] + QUESTIONS[: n % 2]:
+                try:
+                    answer = dm.turn(sid, q).answer
+                except Exception as exc:  # anything at all is a failure to report
+                    with lock:
+                        errors.append(f"session {n}: {type(exc).__name__}: {exc}")
+                    continue
+                cited = [p.chunk_id for _, p in answer.cited_passages()]
+                if any(not 0 < c <= len(answer.sources) for s in answer.sentences
+                       for c in s.citations):
+                    with lock:
+                        errors.append(f"session {n}: a citation points to no passage")
+                with lock:
+                    answers.append((answer.decision, cited))
+            rounds += 1
+
+    threads = [threading.Thread(target=chat, args=(n,)) for n in range(SESSIONS)]
+    for t in threads:
+        t.start()
+    out, _ = ingest.communicate(timeout=900)
+    for t in threads:
+        t.join(timeout=600)
+    assert ingest.returncode == 0, out.decode()
+    assert f"{NEW_DOCS} indexed" in out.decode()
+    assert errors == []
+    assert len(answers) >= SESSIONS * len(QUESTIONS)
+    assert sum(d == "answer" for d, _ in answers) >= len(answers) // 2
+
+    kb = rt.kb("legal")
+    kb.reload()
+    stored = kb.ready_chunk_ids()
+    assert all(set(cited) <= stored for _, cited in answers), "an answer cited a lost passage"
+    assert len(kb.documents()) == 8 + NEW_DOCS
+    assert kb.stats()["vectors"] == len(stored), "FAISS and SQL disagree"
+    print(f"\nconcurrency: {SESSIONS} sessions, {len(answers)} answers during the ingest, "
+          f"{len(errors)} errors")
