@@ -93,3 +93,17 @@ def test_pages_follow_the_role(role: str, titles: list[str]) -> None:
     assert visible[: len(titles)] == titles and len(visible) >= len(titles)
     assert all(t in titles or role == "admin" for t in visible)
     assert visible_pages(who, "medical") == []
+
+
+def test_admins_search_the_audit_log_in_the_app(app_test: AppTest,
+                                                fresh_runtime: Runtime) -> None:
+    ensure_user(fresh_runtime, "ada", "*", "admin")
+    fresh_runtime.users.authenticate("ada", PASSWORD)
+    app_test.session_state[PRINCIPAL_KEY] = fresh_runtime.users.principal("ada")
+    at = app_test.run()
+    at.switch_page("views/5_Audit.py").run()
+    assert not at.exception
+    at.text_input(key="audit-actor").input("ada").run()
+    table = at.dataframe[0].value
+    assert "login" in set(table["action"]) and set(table["user"]) == {"ada"}
+    assert at.header[0].value == "Audit log"
