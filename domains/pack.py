@@ -52,7 +52,8 @@ class RetrievalConfig(_Strict):
     dense_languages: list[Literal["en", "zh"]] = Field(
         default_factory=lambda: ["en"],
         description="Question languages whose cosine score the embedder makes trustworthy; "
-        "for others (Chinese with the English default embedder) the term check decides alone.",
+        "for others (Chinese with the English default embedder) the term check decides alone "
+        "and hybrid search ranks by BM25 only.",
     )
 
 

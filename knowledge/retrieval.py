@@ -18,6 +18,7 @@ from knowledge.index.fusion import rrf_fuse
 from knowledge.kb import KnowledgeBase, embedding_text
 from knowledge.rerank import Reranker
 from knowledge.store import ChunkRow, DocumentRow
+from knowledge.text.language import text_language
 from knowledge.text.tokenize import coverage, search_tokens
 from knowledge.types import Passage
 
@@ -104,8 +105,12 @@ class Retriever:
         if mode in ("bm25", "hybrid") and self.kb.bm25 is not None:
             bm25_hits = self.kb.bm25.search(query, fetch, allowed)
         rankings = [[i for i, _ in dense_hits], [i for i, _ in bm25_hits]]
-        weights = [self.cfg.dense_weight if mode != "bm25" else 0.0,
-                   self.cfg.bm25_weight if mode != "dense" else 0.0]
+        dense_weight = self.cfg.dense_weight if mode != "bm25" else 0.0
+        if mode == "hybrid" and text_language(query) not in self.cfg.dense_languages:
+            # The embedder cannot rank this language (Chinese with the English default): its
+            # ranking would only push BM25's good hits down. Cosines are still computed below.
+            dense_weight = 0.0
+        weights = [dense_weight, self.cfg.bm25_weight if mode != "dense" else 0.0]
         fused = rrf_fuse(rankings, weights)
         passages = self._passages([i for i, _ in fused[: fetch]], dict(fused), filters.clearance)
         if self.reranker is not None:

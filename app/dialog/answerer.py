@@ -19,13 +19,10 @@ from app.models.generator import GenerationParams, Generator
 from domains.pack import Pack
 from knowledge.embedding import Embedder
 from knowledge.retrieval import Filters, Retriever
+from knowledge.text.language import text_language
 
 TokenFn = Callable[[str], None]
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def question_language(text: str) -> str:
-    return "zh" if len(_CJK.findall(text)) >= max(2, len(text) * 0.2) else "en"
+question_language = text_language
 
 
 def _is_refusal(text: str, refusal: str) -> bool:

@@ -156,3 +156,19 @@ def test_reader_looking_between_commit_and_save_catches_up(fresh_runtime: Runtim
     writer.persist(revision)
     Retriever(reader).search("anything")
     assert reader.loaded_revision == revision
+
+
+def test_chinese_queries_rank_by_bm25_when_the_embedder_is_english_only(
+        runtime: Runtime) -> None:
+    """The default embedder cannot rank Chinese: hybrid search then follows BM25's order,
+    while still reporting each passage's cosine for the evidence check."""
+    retriever = Retriever(runtime.kb("legal"))
+    assert retriever.cfg.dense_languages == ["en"]
+    query = "保密信息的保密期限是多久？"
+    hybrid = retriever.search(query, k=5)
+    bm25 = retriever.search(query, k=5, mode="bm25")
+    assert [p.chunk_id for p in hybrid.passages] == [p.chunk_id for p in bm25.passages]
+    assert all(p.chunk_id in hybrid.dense for p in hybrid.passages)
+    english = "How long does the confidentiality obligation last?"
+    assert ([p.chunk_id for p in retriever.search(english, k=5).passages]
+            != [p.chunk_id for p in retriever.search(english, k=5, mode="bm25").passages])

@@ -86,8 +86,8 @@ def _legacy_database(path: Path) -> Engine:
             "'ready', '[\"t\"]', '{}', 2, '2025-01-01')")
         for i in (1, 2):
             conn.exec_driver_sql(
-                "INSERT INTO chunks (id, doc_id, ordinal, text, heading_path, start, \"end\", kind) "
-                f"VALUES ({i}, 1, {i}, 'passage {i}', '[]', 0, 9, 'paragraph')")
+                "INSERT INTO chunks (id, doc_id, ordinal, text, heading_path, start, \"end\", "
+                f"kind) VALUES ({i}, 1, {i}, 'passage {i}', '[]', 0, 9, 'paragraph')")
     return engine
 
 
