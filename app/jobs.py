@@ -51,6 +51,7 @@ class Job:
     error: str | None = None
     started: float = field(default_factory=time.time)
     finished: float | None = None
+    series: list[float] = field(default_factory=list)  # live values to plot (training loss)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property

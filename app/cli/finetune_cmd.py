@@ -42,17 +42,6 @@ def _fail(err: Console, exc: VeriragError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _base(runtime: Runtime, domain: str) -> tuple[Path, str]:
-    """The local HF directory and label of the base the pack serves (GGUF converted once)."""
-    from app.models.generator import resolve_hf_dir
-    from app.models.locate import default_generator, source_from_path
-
-    pack = runtime.pack(domain)
-    chosen = pack.models.generator_path or runtime.settings.generator_path
-    source = source_from_path(chosen) if chosen else default_generator()
-    return resolve_hf_dir(source, runtime.settings.cache_dir), source.label
-
-
 def register(app: typer.Typer, runtime_factory: RuntimeFactory | None = None) -> None:
     """Add ``finetune`` and ``adapters`` to ``app``; tests pass a factory sharing models."""
     make_runtime = runtime_factory or Runtime
@@ -214,49 +203,13 @@ def register(app: typer.Typer, runtime_factory: RuntimeFactory | None = None) ->
 def _train(rt: Runtime, console: Console, err: Console, domain: str, data: Path | None,
            eval_data: Path | None, overrides: dict[str, Any], name: str | None, resume: bool,
            activate: bool, as_json: bool) -> None:
-    from finetune.config import TrainConfig
-    from finetune.encode import encode_all
-    from finetune.formats import data_hash, load_examples
-    from finetune.registry import AdapterRegistry, check_name
-    from finetune.train import describe, train
+    from finetune.service import run_finetune
+    from finetune.train import describe
 
-    pack = rt.pack(domain)
-    if data is None:
-        data = pack.root / "finetune" / "train.jsonl"
-        bundled_eval = pack.root / "finetune" / "eval.jsonl"
-        if eval_data is None and bundled_eval.is_file():
-            eval_data = bundled_eval
-        err.print(f"[dim]using the pack's bundled data: {data}[/dim]", highlight=False)
-    config = TrainConfig.from_pack(pack.lora, **overrides)
-    registry = AdapterRegistry(rt.settings.home, domain)
-    if resume and not name:
-        raise VeriragError("--resume needs the --name of the interrupted run")
-    name = check_name(name) if name else registry.new_name()
-    target = registry.path(name)
-    if target.exists():
-        raise VeriragError(f"adapter '{name}' already exists in {registry.dir}; choose another "
-                           "--name or delete it with `verirag adapters delete`")
-    train_examples = load_examples(data, pack)
-    eval_examples = load_examples(eval_data, pack) if eval_data else []
-    base_dir, label = _base(rt, domain)
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
-    train_enc, stats = encode_all(tokenizer, train_examples, pack, config.max_length)
-    eval_enc, eval_stats = encode_all(tokenizer, eval_examples, pack, config.max_length)
-    skipped = stats.skipped + eval_stats.skipped
-    err.print(f"[dim]{len(train_enc)} training / {len(eval_enc)} eval examples "
-              f"({stats.shortened + eval_stats.shortened} shortened by dropping distractors, "
-              f"{len(skipped)} over {config.max_length} tokens skipped"
-              + (f": {', '.join(skipped[:3])}" if skipped else "") + ")[/dim]",
-              highlight=False)
-    result = train(train_enc, eval_enc, config, base_dir=base_dir, base_label=label,
-                   run_dir=rt.settings.home / "finetune-runs" / domain / name,
-                   adapter_dir=target, data_hash=data_hash([data, eval_data]), name=domain,
-                   resume=resume, log=lambda m: err.print(f"[dim]{m}[/dim]", highlight=False),
-                   extra_metrics={"skipped_examples": float(len(skipped))})
-    if activate:
-        registry.activate(name)
+    run = run_finetune(rt, domain, data=data, eval_data=eval_data, overrides=overrides,
+                       name=name, resume=resume, activate=activate,
+                       log=lambda m: err.print(f"[dim]{m}[/dim]", highlight=False))
+    result, name, target = run.result, run.name, run.adapter_dir
     if as_json:
         console.print_json(json.dumps(describe(result)))
         return

@@ -1,0 +1,88 @@
+"""One fine-tuning run for a pack, end to end, for the CLI and the Adapters page alike.
+
+Data (the pack's bundled ``finetune/train.jsonl`` and ``eval.jsonl`` when none is given) ->
+validated examples -> tokens with loss on the assistant's tokens only -> LoRA training ->
+an adapter with metadata in the pack's registry, optionally activated. Callers get progress
+through ``log`` (lines) and ``on_update`` (update number, loss) and render it their own way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.services import Runtime
+from finetune.config import TrainConfig
+from finetune.encode import encode_all
+from finetune.formats import data_hash, load_examples
+from finetune.registry import AdapterRegistry, check_name
+from finetune.train import TrainResult, train
+from verirag.errors import VeriragError
+
+LogFn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FinetuneRun:
+    name: str
+    adapter_dir: Path
+    result: TrainResult
+    activated: bool
+
+
+def base_of(runtime: Runtime, domain: str) -> tuple[Path, str]:
+    """The local HF directory and label of the base the pack serves (GGUF converted once)."""
+    from app.models.generator import resolve_hf_dir
+    from app.models.locate import default_generator, source_from_path
+
+    pack = runtime.pack(domain)
+    chosen = pack.models.generator_path or runtime.settings.generator_path
+    source = source_from_path(chosen) if chosen else default_generator()
+    return resolve_hf_dir(source, runtime.settings.cache_dir), source.label
+
+
+def run_finetune(rt: Runtime, domain: str, *, data: Path | None = None,
+                 eval_data: Path | None = None, overrides: dict[str, Any] | None = None,
+                 name: str | None = None, resume: bool = False, activate: bool = True,
+                 log: LogFn | None = None, on_update: Callable[[int, float], None] | None = None,
+                 progress_bar: bool = True) -> FinetuneRun:
+    say = log or (lambda _m: None)
+    pack = rt.pack(domain)
+    if data is None:
+        data = pack.root / "finetune" / "train.jsonl"
+        bundled_eval = pack.root / "finetune" / "eval.jsonl"
+        if eval_data is None and bundled_eval.is_file():
+            eval_data = bundled_eval
+        say(f"using the pack's bundled data: {data}")
+    config = TrainConfig.from_pack(pack.lora, **(overrides or {}))
+    registry = AdapterRegistry(rt.settings.home, domain)
+    if resume and not name:
+        raise VeriragError("--resume needs the --name of the interrupted run")
+    name = check_name(name) if name else registry.new_name()
+    target = registry.path(name)
+    if target.exists():
+        raise VeriragError(f"adapter '{name}' already exists in {registry.dir}; choose another "
+                           "--name or delete it with `verirag adapters delete`")
+    train_examples = load_examples(data, pack)
+    eval_examples = load_examples(eval_data, pack) if eval_data else []
+    base_dir, label = base_of(rt, domain)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    train_enc, stats = encode_all(tokenizer, train_examples, pack, config.max_length)
+    eval_enc, eval_stats = encode_all(tokenizer, eval_examples, pack, config.max_length)
+    skipped = stats.skipped + eval_stats.skipped
+    say(f"{len(train_enc)} training / {len(eval_enc)} eval examples "
+        f"({stats.shortened + eval_stats.shortened} shortened by dropping distractors, "
+        f"{len(skipped)} over {config.max_length} tokens skipped"
+        + (f": {', '.join(skipped[:3])}" if skipped else "") + ")")
+    result = train(train_enc, eval_enc, config, base_dir=base_dir, base_label=label,
+                   run_dir=rt.settings.home / "finetune-runs" / domain / name,
+                   adapter_dir=target, data_hash=data_hash([data, eval_data]), name=domain,
+                   resume=resume, log=say, on_update=on_update, progress_bar=progress_bar,
+                   extra_metrics={"skipped_examples": float(len(skipped))})
+    if activate:
+        registry.activate(name)
+    return FinetuneRun(name, target, result, activate)
