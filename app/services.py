@@ -132,23 +132,37 @@ class Runtime:
                                   f"in {registry}; run `verirag adapters list {pack.name}` and "
                                   f"activate another, or `verirag adapters deactivate {pack.name}`")
             return registry / active
+        return self.named_adapter_path(pack, name)
+
+    def named_adapter_path(self, pack: Pack, name: str) -> Path:
+        """An adapter by name: a folder in the pack, or one in the data directory's registry."""
         for candidate in (pack.root / name, self.settings.home / "adapters" / pack.name / name):
             if (candidate / "adapter_config.json").is_file():
                 return candidate
-        raise ConfigError(f"{pack.root / 'pack.toml'}: adapter '{name}' not found in "
+        raise ConfigError(f"adapter '{name}' of the {pack.name} pack not found in "
                           f"{pack.root} or {self.settings.home / 'adapters' / pack.name}; "
-                          "train one with `verirag finetune` or remove models.adapter")
+                          f"see `verirag adapters list {pack.name}` or train one with "
+                          "`verirag finetune`")
 
-    def attach_pack_adapter(self, pack: Pack, generator: Generator) -> str | None:
-        """Attach the pack's LoRA adapter to the shared base, by the pack's name."""
-        path = self.adapter_path(pack)
+    def attach_pack_adapter(self, pack: Pack, generator: Generator,
+                            name: str | None = None) -> str | None:
+        """Attach the pack's served adapter (or the one named) to the shared base; returns the
+        name to generate with.
+
+        In-process the adapter is attached as ``PACK-FOLDER``, so activating another adapter in
+        the registry while a server runs attaches the new one beside the old instead of
+        colliding with it. A remote server serves adapters by its own names (vLLM
+        ``--lora-modules medical=...``): the pack's name, or the name asked for.
+        """
+        path = self.adapter_path(pack) if name is None else self.named_adapter_path(pack, name)
         if path is None:
             return None
         attach = getattr(generator, "attach_adapter", None)
-        if attach is None:  # a remote server serves adapters by name itself (vLLM --lora-modules)
-            return pack.name
-        attach(pack.name, path)
-        return pack.name
+        if attach is None:
+            return name or pack.name
+        attached = f"{pack.name}-{path.name}"
+        attach(attached, path)
+        return attached
 
     @cached_property
     def sessions(self) -> SessionStore:

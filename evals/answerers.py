@@ -116,12 +116,18 @@ def default_factory(runtime: Runtime) -> TurnAnswererFactory:
         needs_generator = not config.use_retrieval or pack.generation.mode == "generate"
         generator = (runtime.models.generator(pack.models.generator_path)
                      if needs_generator else None)
-        if generator is not None:
-            check_adapter(generator, config.adapter)
+        adapter = config.adapter
+        if generator is not None and adapter is not None:
+            # adapter:NAME is looked up like the pack's own (pack folder, then the registry);
+            # an already attached name (a test's, a served model's) is used as it is.
+            attached = getattr(generator, "adapters", None)  # None: a served model
+            if attached is not None and adapter not in attached:
+                adapter = runtime.attach_pack_adapter(pack, generator, adapter)
+            check_adapter(generator, adapter)
         if not config.use_retrieval:
             assert generator is not None
             return NoRetrievalAnswerer(config, generator)
         retriever = Retriever(kb, pack.retrieval, reranker=runtime.models.reranker())
-        return AnswererTurns(Answerer(pack, retriever, generator, kb.embedder), config.adapter)
+        return AnswererTurns(Answerer(pack, retriever, generator, kb.embedder), adapter)
 
     return make

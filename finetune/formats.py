@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from app.dialog.prompt import build_messages
 from domains.pack import Pack
+from knowledge.text.language import text_language
 from knowledge.types import Passage
 from verirag.errors import TrainingDataError
 
@@ -37,12 +38,12 @@ ROLES = ("system", "user", "assistant")
 MAX_PASSAGES = 20
 # The answerer's own citation marker: [2], [1, 3], [1，3].
 CITATION = re.compile(r"\[(\d{1,3}(?:\s*[,，]\s*\d{1,3})*)\]")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def language(text: str) -> str:
-    """The answerer's rule (``question_language``): zh when CJK makes up a fifth of the text."""
-    return "zh" if len(_CJK.findall(text)) >= max(2, len(text) * 0.2) else "en"
+    """The answerer's rule (``knowledge.text.language``), so the refusal trained on is the
+    one the answerer would give for the same question."""
+    return text_language(text)
 
 
 def cited_numbers(text: str) -> list[int]:

@@ -30,7 +30,7 @@ from finetune.formats import GroundedExample, GroundedPassage, language
 from knowledge.kb import KnowledgeBase
 
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
-_MIN_CHARS = 60
+_MIN_CHARS = 60  # of English prose; a Chinese character carries about three times as much
 
 EN_TEMPLATES = ("What does the {title} say about {topic}?",
                 "What is the rule on {topic}?",
@@ -84,6 +84,11 @@ def _prose(text: str) -> str:
     return " ".join(keep)
 
 
+def _long_enough(text: str) -> bool:
+    prose = _prose(text)
+    return len(prose) >= (_MIN_CHARS // 3 if language(prose) == "zh" else _MIN_CHARS)
+
+
 def answer_sentences(text: str, max_chars: int = 320) -> list[str]:
     """The passage's opening sentences, up to ``max_chars``: the answer it supports best."""
     out: list[str] = []
@@ -127,7 +132,7 @@ def make_examples(chunks: Sequence[SourceChunk], pack: Pack, *, distractors: int
     """Grounded examples (see the module docstring), shuffled, at most ``limit``."""
     del pack  # the refusal is filled in from the pack when the examples are loaded
     rng = random.Random(seed)
-    usable = [c for c in chunks if len(_prose(c.text)) >= _MIN_CHARS and answer_sentences(c.text)]
+    usable = [c for c in chunks if _long_enough(c.text) and answer_sentences(c.text)]
     docs = sorted({c.doc_name for c in usable})
     if len(docs) < 2:
         return []

@@ -176,13 +176,13 @@ def train(train_data: Sequence[Encoded], eval_data: Sequence[Encoded], config: T
     unwrapped = accelerator.unwrap_model(model)
 
     run_dir = Path(run_dir)
-    progress, best_state, resumed_from = Progress(), None, None
+    progress, best_state, resumed_from, resume_rng = Progress(), None, None, None
     if resume:
         progress, state = load_checkpoint(run_dir)
         set_peft_model_state_dict(unwrapped, state["lora"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
+        resume_rng = state["rng"]
         best_state = state.get("best_lora")
         resumed_from = progress.updates
         say(f"resuming at update {progress.updates} (epoch {progress.epoch + 1})")
@@ -210,8 +210,17 @@ def train(train_data: Sequence[Encoded], eval_data: Sequence[Encoded], config: T
         train_loader.set_epoch(epoch)
         skip = progress.updates_in_epoch * config.grad_accum
         loader = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
+        if resume_rng is not None and not skip:  # at an epoch boundary: as the run left it
+            torch.set_rng_state(resume_rng)
+            resume_rng = None
         losses: list[float] = []
         for batch in loader:
+            if resume_rng is not None:
+                # Mid-epoch: starting a loader draws its base seed from the global RNG, which
+                # the interrupted run did before this epoch's first update; restore after it,
+                # so dropout sees the same random stream as an uninterrupted run.
+                torch.set_rng_state(resume_rng)
+                resume_rng = None
             with accelerator.accumulate(model):
                 loss, _ = batch_loss(model, batch)
                 accelerator.backward(loss)

@@ -8,6 +8,7 @@ optimizer updates, so the module stays within a minute or so on two cores.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,10 @@ from app.models.locate import ModelSource
 from app.services import Runtime
 from domains.pack import load_pack
 from finetune.config import TrainConfig
-from finetune.encode import Encoded, encode_all
+from finetune.encode import Encoded, collate, encode_all
 from finetune.formats import load_examples
 from finetune.registry import AdapterRegistry
-from finetune.train import TrainResult, train
+from finetune.train import TrainResult, batch_loss, train
 from verirag.errors import AdapterMismatch, FinetuneError
 from verirag.settings import Settings, load_settings
 
@@ -76,7 +77,8 @@ def test_a_few_steps_reduce_the_loss(trained: TrainResult) -> None:
 
 def test_the_saved_adapter_reloads_and_changes_the_answer(
         trained: TrainResult, base_dir: Path, models: ModelRegistry,
-        session_settings: Settings) -> None:
+        session_settings: Settings, data: tuple[Path, list[Encoded]]) -> None:
+    _, encoded = data
     assert trained.adapter_dir is not None
     meta = read_adapter_metadata(trained.adapter_dir)
     assert meta is not None and meta.name == "medical" and meta.data_hash == "sha256:test"
@@ -90,8 +92,20 @@ def test_the_saved_adapter_reloads_and_changes_the_answer(
     gen.attach_adapter("medical", trained.adapter_dir)
     tuned = "".join(gen.stream(QUESTION, GREEDY, adapter="medical"))
     assert tuned != base
-    assert "PELICAN" in tuned and "PELICAN" not in base
     assert "".join(gen.stream(QUESTION, GREEDY)) == base, "no adapter: the bare base again"
+
+    # The reloaded adapter is the trained one: its loss on the data is the loss recorded for
+    # the saved (best) epoch, and without it the base's loss before training comes back.
+    import torch
+
+    batch = collate(encoded, 0)
+    with torch.no_grad():
+        gen.model.set_adapter("medical")
+        reloaded, _ = batch_loss(gen.model, batch)
+        with gen.model.disable_adapter():
+            bare, _ = batch_loss(gen.model, batch)
+    assert abs(float(reloaded) - trained.metrics["eval_loss"]) < 1e-4
+    assert abs(float(bare) - trained.metrics["eval_loss_initial"]) < 1e-4
 
 
 def test_the_adapter_refuses_a_different_base(
@@ -145,7 +159,8 @@ def test_an_interrupted_run_resumes_to_the_same_weights(
 
 
 def test_cli_trains_activates_and_the_runtime_serves_it(
-        data: tuple[Path, list[Encoded]], models: ModelRegistry, tmp_path: Path) -> None:
+        data: tuple[Path, list[Encoded]], models: ModelRegistry, tmp_path: Path,
+        base_dir: Path) -> None:
     path, _ = data
     home = tmp_path / "home"
 
@@ -166,6 +181,17 @@ def test_cli_trains_activates_and_the_runtime_serves_it(
     assert meta.hyperparameters["max_steps"] == 1 and meta.metrics["updates"] == 1
     rt = make_runtime()
     assert rt.adapter_path(rt.pack("medical")) == registry.dir / "smoke"
+
+    # A running server keeps serving while another adapter is activated: each is attached
+    # under its own name beside the other, and requests switch to the newly active one.
+    gen = TransformersGenerator(ModelSource(base_dir), models.device, rt.settings.cache_dir)
+    pack = rt.pack("medical")
+    assert rt.attach_pack_adapter(pack, gen) == "medical-smoke"
+    shutil.copytree(registry.dir / "smoke", registry.dir / "smoke2")
+    registry.activate("smoke2")
+    assert rt.attach_pack_adapter(pack, gen) == "medical-smoke2"
+    assert rt.attach_pack_adapter(pack, gen, "smoke") == "medical-smoke", "eval adapter:NAME"
+    assert gen.adapters == ["medical-smoke", "medical-smoke2"]
 
     again = CliRunner().invoke(app, ["finetune", "medical", "--data", str(path), "--name",
                                      "smoke"])
