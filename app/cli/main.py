@@ -204,13 +204,20 @@ def kb_list() -> None:
 def kb_show(domain: DomainArg) -> None:
     """The documents in a pack's knowledge base."""
     rt = Runtime()
-    table = Table("id", "name", "status", "chunks", "size", "tags", "labels", "uploaded",
-                  "error")
-    for d in rt.kb(domain, status=_status).documents():
+    docs = rt.kb(domain, status=_status).documents()
+    # Labels and errors get a column only when some document has one: a narrow terminal
+    # then still shows whole file names.
+    with_labels = any(d.labels for d in docs)
+    with_errors = any(d.error for d in docs)
+    table = Table("id", "name", "status", "chunks", "size", "tags",
+                  *(["labels"] if with_labels else []), "uploaded",
+                  *(["error"] if with_errors else []))
+    for d in docs:
         table.add_row(str(d.id), escape(d.name), d.status, str(d.chunk_count),
                       f"{d.size / 1024:.1f} KB", escape(",".join(d.tags or [])),
-                      escape(",".join(d.labels or [])), d.uploaded_at.strftime("%Y-%m-%d %H:%M"),
-                      escape(d.error or ""))
+                      *([escape(",".join(d.labels or []))] if with_labels else []),
+                      d.uploaded_at.strftime("%Y-%m-%d %H:%M"),
+                      *([escape(d.error or "")] if with_errors else []))
     console.print(table)
 
 
