@@ -1,4 +1,9 @@
-"""The dense index: FAISS ``IndexIDMap2`` over inner product on normalised vectors.
+"""The dense index: FAISS inner product on normalised vectors, keyed by chunk id.
+
+Small indexes are ``IndexIDMap2(IndexFlatIP)``; above ``flat_index_max`` an ``IndexIVFFlat``
+that stores the chunk ids itself. IVF is never wrapped in an ID map: ``IndexIDMap`` deletes by
+compacting its id list, which is only right for an inner index that renumbers its vectors the
+same way (Flat does, IVF does not), so every deletion shifted the ids of later vectors.
 
 The CPU index is the master copy: it is what is persisted and where deletions happen. When
 faiss sees a GPU, a replica made with ``index_cpu_to_gpu`` serves searches; additions go to
@@ -54,12 +59,13 @@ class FaissIndex:
         return int(self.index.ntotal)
 
     def ids(self) -> set[int]:
+        if isinstance(self.index, faiss.IndexIVF):
+            return set(_ivf_contents(self.index)[0].tolist())
         return set(faiss.vector_to_array(self.index.id_map).tolist())
 
     @property
     def kind(self) -> str:
-        inner = faiss.downcast_index(self.index.index)
-        return "ivf" if isinstance(inner, faiss.IndexIVF) else "flat"
+        return "ivf" if isinstance(self.index, faiss.IndexIVF) else "flat"
 
     def add(self, ids: Iterable[int], vectors: np.ndarray) -> None:
         id_arr = np.asarray(list(ids), dtype="int64")
@@ -84,11 +90,13 @@ class FaissIndex:
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """All (ids, vectors); used to change the index structure without re-embedding."""
+        if isinstance(self.index, faiss.IndexIVF):
+            return _ivf_contents(self.index)
         ids = faiss.vector_to_array(self.index.id_map).astype("int64")
-        if len(ids) == 0:
-            return ids, np.zeros((0, self.dim), dtype="float32")
-        vecs = np.vstack([self.index.reconstruct(int(i)) for i in ids]).astype("float32")
-        return ids, vecs
+        # IndexIDMap2 numbers the Flat index's vectors 0..n-1 in id_map order, so one bulk
+        # read replaces n Python-level reconstruct calls (seconds at 50k vectors).
+        vecs = faiss.downcast_index(self.index.index).reconstruct_n(0, len(ids))
+        return ids, np.asarray(vecs, dtype="float32").reshape(len(ids), self.dim)
 
     # -- structure -------------------------------------------------------------------------
     def fit_structure(self, flat_max: int) -> bool:
@@ -106,13 +114,12 @@ class FaissIndex:
         if n > flat_max:
             nlist = max(16, int(4 * math.sqrt(n)))
             quantizer = faiss.IndexFlatIP(self.dim)
-            inner = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            inner.train(vecs)
-            inner.nprobe = min(nlist, 32)
+            new = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            new.train(vecs)
+            new.nprobe = min(nlist, 32)
         else:
-            inner = faiss.IndexFlatIP(self.dim)
-        # faiss' Python wrapper keeps ``inner`` (and the quantizer) alive via references.
-        new = faiss.IndexIDMap2(inner)
+            new = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        # faiss' Python wrapper keeps the inner index and the quantizer alive via references.
         new.add_with_ids(vecs, ids)
         self.index = new
         self._gpu_stale = True
@@ -142,10 +149,9 @@ class FaissIndex:
         else:
             # Selectors run on the CPU master; filtered searches are small and rare enough.
             sel = faiss.IDSelectorBatch(np.asarray(sorted(allowed_ids), dtype="int64"))
-            inner = faiss.downcast_index(self.index.index)
             params: Any = (
-                faiss.SearchParametersIVF(sel=sel, nprobe=inner.nprobe)
-                if isinstance(inner, faiss.IndexIVF)
+                faiss.SearchParametersIVF(sel=sel, nprobe=self.index.nprobe)
+                if isinstance(self.index, faiss.IndexIVF)
                 else faiss.SearchParameters(sel=sel)
             )
             scores, ids = self.index.search(q, min(k, len(allowed_ids)), params=params)
@@ -184,9 +190,49 @@ class FaissIndex:
             meta_raw = json.loads(meta_path.read_text(encoding="utf-8"))
             meta = IndexMeta(int(meta_raw["revision"]), str(meta_raw["embedder_id"]),
                              int(meta_raw["dim"]))
-            index = faiss.read_index(str(index_path))
+            index = _usable(faiss.read_index(str(index_path)))
         except (OSError, ValueError, KeyError, RuntimeError):
             return None
-        if not isinstance(index, faiss.IndexIDMap2) or index.d != meta.dim:
+        if index is None or index.d != meta.dim:
             return None
         return cls(meta.dim, meta.embedder_id, index), meta
+
+
+def _usable(index: Any) -> Any | None:
+    """The loaded index in today's structure, or None when it cannot be trusted.
+
+    Earlier versions wrapped IVF in ``IndexIDMap2``. Such an index is exact as long as nothing
+    was ever deleted from it (its IVF lists then hold 0..n-1 in id_map order) and is converted;
+    after a deletion its ids are shifted, and the knowledge base re-embeds from SQL instead.
+    """
+    if isinstance(index, faiss.IndexIVF):
+        return index
+    if not isinstance(index, faiss.IndexIDMap2):
+        return None
+    inner = faiss.downcast_index(index.index)
+    if not isinstance(inner, faiss.IndexIVF):
+        return index
+    positions, vecs = _ivf_contents(inner)
+    if not np.array_equal(np.sort(positions), np.arange(len(positions))):
+        return None
+    chunk_ids = faiss.vector_to_array(index.id_map).astype("int64")
+    ivf = faiss.clone_index(inner)  # owned by Python; ``inner`` dies with ``index``
+    ivf.reset()  # keeps the trained centroids
+    ivf.add_with_ids(vecs[np.argsort(positions)], chunk_ids)
+    return ivf
+
+
+def _ivf_contents(index: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Every (id, vector) an ``IndexIVFFlat`` holds, read list by list from its storage."""
+    invlists = index.invlists
+    ids, vecs = [], []
+    for list_no in range(index.nlist):
+        size = invlists.list_size(list_no)
+        if not size:
+            continue
+        ids.append(faiss.rev_swig_ptr(invlists.get_ids(list_no), size).copy())
+        codes = faiss.rev_swig_ptr(invlists.get_codes(list_no), size * index.code_size)
+        vecs.append(np.frombuffer(codes.copy(), dtype="float32").reshape(size, index.d))
+    if not ids:
+        return np.zeros(0, dtype="int64"), np.zeros((0, index.d), dtype="float32")
+    return (np.concatenate(ids).astype("int64"), np.concatenate(vecs))
