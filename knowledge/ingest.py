@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy import delete, select
 
 from knowledge.chunking import chunk_document
+from knowledge.hashing import sha256_file
 from knowledge.kb import KnowledgeBase, normalize_labels
 from knowledge.loaders import load_document, supported_suffixes
 from knowledge.loaders.text import parse_plain_text
@@ -89,14 +90,6 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class Ingestor:
     """Runs ingestion for one knowledge base under its writer lock."""
 
@@ -129,7 +122,7 @@ class Ingestor:
                 if on_file:
                     on_file(i, len(files), result)
             if dirty:
-                self.kb.persist(self.kb.revision(), rebuild_bm25=True)
+                self.kb.persist(self.kb.revision())
         return report
 
     def ingest_texts(self, items: Iterable[TextDoc], *, tags: list[str] | None = None,
@@ -152,7 +145,7 @@ class Ingestor:
                 if on_file:
                     on_file(i, len(docs), result)
             if any(r.outcome in ("indexed", "replaced") for r in report.results):
-                self.kb.persist(self.kb.revision(), rebuild_bm25=True)
+                self.kb.persist(self.kb.revision())
         return report
 
     def _one(self, path: Path, name: str, marks: _Marks) -> FileResult:
@@ -177,7 +170,7 @@ class Ingestor:
         doc_id, chunk_ids = self._store(name, sha, size, parsed.mime, parsed.metadata, marks,
                                         drafts)
         try:
-            self.kb.embed_and_add(chunk_ids)
+            self.kb.index_chunks(chunk_ids)
         except BaseException as exc:  # leave no half-indexed document behind, then re-raise
             self._mark_failed(doc_id, chunk_ids, f"indexing failed: {exc}")
             raise
@@ -213,7 +206,7 @@ class Ingestor:
             return doc.id, [r.id for r in rows]
 
     def _mark_failed(self, doc_id: int, chunk_ids: list[int], reason: str) -> None:
-        self.kb.dense.remove(chunk_ids)
+        self.kb.unindex_chunks(chunk_ids)
         with self.kb.sessions.begin() as s:
             s.execute(delete(ChunkRow).where(ChunkRow.doc_id == doc_id))
             doc = s.get(DocumentRow, doc_id)
@@ -235,7 +228,7 @@ class Ingestor:
             for d in older:
                 s.delete(d)
             self.kb.bump_revision(s)
-        self.kb.dense.remove(old_ids)
+        self.kb.unindex_chunks(old_ids)
         return any(d.status == "ready" for d in older)
 
 

@@ -71,7 +71,7 @@ class KnowledgeBase:
         self.embedder = embedder
         self.flat_index_max = flat_index_max
         self.dense = FaissIndex(embedder.dim, embedder.model_id)
-        self.bm25: BM25Index | None = None
+        self.bm25 = BM25Index()
         self.loaded_revision = -1
         self._writers = 0
         self.kb_id = self._ensure_row()
@@ -139,20 +139,34 @@ class KnowledgeBase:
         if missing:
             if status:
                 status(f"re-embedding {len(missing)} passages missing from the index")
-            self.embed_and_add(sorted(missing))
+            texts = self.chunk_texts(sorted(missing))
+            self._embed(list(texts), list(texts.values()))
+        rebuilt = self._repair_bm25(expected, status)
         revision = self.revision()
         disk_revision = loaded[1].revision if loaded else -1
         changed = bool(orphans or missing or interrupted) or disk_revision != revision
-        bm25 = self._load_bm25() if not changed else None
-        rebuilt = False
-        if bm25 is None or bm25.revision != revision or changed:
-            bm25 = self._build_bm25()
-            rebuilt = True
-        self.bm25 = bm25
-        if changed or rebuilt:
+        if changed or rebuilt or self.bm25.revision != revision:
             self.persist(revision)
         self.loaded_revision = revision
         return RepairReport(interrupted, len(missing), len(orphans), rebuilt)
+
+    def _repair_bm25(self, expected: set[int], status: StatusFn | None) -> bool:
+        """Load the keyword index and bring it to ``expected``; True when built from scratch.
+
+        Chunk ids are never reused (AUTOINCREMENT) and a chunk's text never changes, so the
+        difference in ids is the whole difference: only those chunks are tokenized again.
+        """
+        loaded = self._load_bm25()
+        self.bm25 = loaded or BM25Index()
+        have = self.bm25.ids()
+        self.bm25.remove(have - expected)
+        missing = sorted(expected - have)
+        if missing:
+            if status:
+                status(f"adding {len(missing)} passages to the keyword index")
+            texts = self.chunk_texts(missing)
+            self.bm25.add(list(texts), list(texts.values()))
+        return loaded is None and bool(expected)
 
     def _remove_dead_temp_files(self) -> None:
         """Delete what a FAISS save killed before its rename left (``.dense.faiss.PID.tmp``).
@@ -230,24 +244,27 @@ class KnowledgeBase:
                     out[cid] = embedding_text(name, path or [], text)
         return out
 
-    def embed_and_add(self, ids: list[int], progress: ProgressFn | None = None) -> None:
+    def index_chunks(self, ids: list[int], progress: ProgressFn | None = None) -> None:
+        """Make stored chunks searchable: embedded into FAISS, tokenized into BM25."""
         texts = self.chunk_texts(ids)
         ordered = [i for i in ids if i in texts]
-        vectors = self.embedder.embed_documents([texts[i] for i in ordered], progress=progress)
-        self.dense.add(ordered, vectors)
+        ordered_texts = [texts[i] for i in ordered]
+        self._embed(ordered, ordered_texts, progress)
+        self.bm25.add(ordered, ordered_texts)
 
-    def _build_bm25(self) -> BM25Index:
-        ids = sorted(self.ready_chunk_ids())
-        texts = self.chunk_texts(ids)
-        ordered = [i for i in ids if i in texts]
-        return BM25Index.build(ordered, [texts[i] for i in ordered])
+    def unindex_chunks(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        self.dense.remove(ids)
+        self.bm25.remove(ids)
 
-    def persist(self, revision: int, *, rebuild_bm25: bool = False) -> None:
+    def _embed(self, ids: list[int], texts: list[str], progress: ProgressFn | None = None
+               ) -> None:
+        self.dense.add(ids, self.embedder.embed_documents(texts, progress=progress))
+
+    def persist(self, revision: int) -> None:
         """Write both indexes atomically, tagged with the SQL revision they reflect."""
         self.dense.fit_structure(self.flat_index_max)
         self.dense.save(self.dir, revision)
-        if rebuild_bm25 or self.bm25 is None:
-            self.bm25 = self._build_bm25()
         self.bm25.save(self.dir / "bm25", revision)
         self.loaded_revision = revision
 
@@ -270,8 +287,8 @@ class KnowledgeBase:
                 ids = list(s.scalars(select(ChunkRow.id).where(ChunkRow.doc_id == doc_id)))
                 s.delete(doc)
                 revision = self.bump_revision(s)
-            self.dense.remove(ids)
-            self.persist(revision, rebuild_bm25=True)
+            self.unindex_chunks(ids)
+            self.persist(revision)
             return name
 
     def set_labels(self, doc_id: int, labels: Iterable[str]
@@ -295,11 +312,12 @@ class KnowledgeBase:
         """Re-embed every ready chunk from SQL into fresh indexes; returns the chunk count."""
         with self.writing():
             self.dense = FaissIndex(self.embedder.dim, self.embedder.model_id)
+            self.bm25 = BM25Index()
             ids = sorted(self.ready_chunk_ids())
-            self.embed_and_add(ids, progress=progress)
+            self.index_chunks(ids, progress=progress)
             with self.sessions.begin() as s:
                 revision = self.bump_revision(s)
-            self.persist(revision, rebuild_bm25=True)
+            self.persist(revision)
             return len(ids)
 
     def stats(self) -> dict[str, int]:

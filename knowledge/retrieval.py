@@ -102,7 +102,7 @@ class Retriever:
         if mode in ("dense", "hybrid"):
             qvec = self.kb.embedder.embed_query(query)
             dense_hits = self.kb.dense.search(qvec, fetch, allowed)
-        if mode in ("bm25", "hybrid") and self.kb.bm25 is not None:
+        if mode in ("bm25", "hybrid"):
             bm25_hits = self.kb.bm25.search(query, fetch, allowed)
         rankings = [[i for i, _ in dense_hits], [i for i, _ in bm25_hits]]
         dense_weight = self.cfg.dense_weight if mode != "bm25" else 0.0
@@ -130,8 +130,6 @@ class Retriever:
     def unknown_terms(self, terms: list[str]) -> list[str]:
         """The terms no passage of this knowledge base contains (case-insensitive words)."""
         bm25 = self.kb.bm25
-        if bm25 is None:
-            return []
         return [t for t in terms if not all(bm25.knows(tok) for tok in search_tokens(t))]
 
     def _passages(self, ids: list[int], scores: dict[int, float],

@@ -1,90 +1,94 @@
-"""Keyword search over chunks: a bm25s index keyed by our chunk ids, saved crash-safely.
+"""Keyword search over chunks: BM25 keyed by our chunk ids, updated in place, saved crash-safely.
 
-bm25s has no incremental add or delete, so the index is rebuilt from SQL whenever chunks change
-and saved with the SQL revision it reflects; a caller that finds the revision stale rebuilds it.
+Scores follow Lucene's BM25 (k1 = 1.5, b = 0.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5))), the
+formula bm25s uses, and equal what a fresh bm25s build over the live chunks gives (a test holds
+them to it). Unlike bm25s, the index stores term counts in segments (``bm25_segment``) and
+scores at query time, so adding a document tokenizes only that document and deleting one
+clears bits: at 100k chunks both took tens of seconds as full rebuilds (docs/benchmarks.md).
 
-On disk a saved index is a directory holding immutable generations and a ``CURRENT`` file that
-names the live one::
-
-    bm25/CURRENT            "gen-7-1a2b3c4d"
-    bm25/gen-7-1a2b3c4d/    bm25s's own files + ids.npy + meta.json (revision, sha256 of files)
-
-A save writes a new generation under a temporary name, renames it, then swaps ``CURRENT`` with
-``os.replace``: a reader sees the old index or the new one, never a mix, and a crash at any
-point leaves a loadable index. The generation before the live one is kept so a reader that
-picked it up just before a swap can finish. One writer at a time: the knowledge base serialises
-its writes. Left out: incremental updates and on-disk memory mapping (the whole index is loaded).
+Segments are kept few by merging: after each change, neighbours merge while a newer segment is
+at least as large as the one before it, so sizes halve along the list and there are at most
+log2(N) + 1 of them; a segment whose chunks are more than a fifth deleted is rewritten without
+them. Every change swaps in a new tuple of immutable segments, so a search running in another
+thread reads one consistent state. One writer at a time: the knowledge base serialises writes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
+import math
 import operator
-import os
-import shutil
-import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-import bm25s
 import numpy as np
 
+from knowledge.index import bm25_files as files
+from knowledge.index.bm25_segment import Segment
 from knowledge.text.tokenize import TOKENIZER_VERSION, search_tokens
 from verirag.errors import KnowledgeBaseError
 
-FORMAT_VERSION = 1
-_POINTER = "CURRENT"
-_META = "meta.json"
-_IDS = "ids.npy"
-_GENERATION = "gen-"
-_STAGING = ".tmp-"
-_REBUILD_HINT = "run `verirag kb rebuild DOMAIN` to rebuild it from the database"
+K1 = 1.5
+B = 0.75
+REWRITE_DEAD_FRACTION = 0.2
 
 
 class BM25Index:
     """A BM25 index whose results are chunk ids, ready to fuse with the dense ranking.
 
-    ``revision`` is the SQL revision the index was saved with (``None`` for one built in memory
-    and not saved yet).
+    ``revision`` is the SQL revision the index was last saved or loaded with (``None`` for one
+    built in memory and not saved yet).
     """
 
-    def __init__(
-        self, ids: np.ndarray, model: bm25s.BM25 | None, revision: int | None = None
-    ) -> None:
-        self._ids = ids
-        # None when no text yielded a token: bm25s cannot index an empty vocabulary.
-        self._model = model
+    def __init__(self, segments: Sequence[Segment] = (), revision: int | None = None) -> None:
+        self._segments = tuple(segments)
         self.revision = revision
 
     @classmethod
     def build(cls, ids: Sequence[int], texts: Sequence[str]) -> BM25Index:
         """Index ``texts[i]`` under chunk id ``ids[i]``."""
+        index = cls()
+        index.add(ids, texts)
+        return index
+
+    # -- changes ---------------------------------------------------------------------------
+    def add(self, ids: Sequence[int], texts: Sequence[str]) -> None:
+        """Index more chunks; only their texts are tokenized."""
         if len(ids) != len(texts):
             raise ValueError(f"got {len(ids)} ids for {len(texts)} texts; pass one id per text")
         id_array = np.asarray(ids, dtype=np.int64).reshape(-1)
         unique, counts = np.unique(id_array, return_counts=True)
         if len(unique) != len(id_array):
             raise ValueError(f"chunk id {int(unique[counts > 1][0])} appears more than once")
-        # Token ids, not token strings: every bigram is a fresh str object, and holding them
-        # for 100k Chinese passages took 2 GB where shared ints take a tenth of that.
-        vocab: dict[str, int] = {}
-        corpus = [[vocab.setdefault(t, len(vocab)) for t in search_tokens(text)] for text in texts]
-        model = None
-        if vocab:
-            model = bm25s.BM25()
-            model.index((corpus, vocab), create_empty_token=False, show_progress=False)
-        return cls(id_array, model)
+        segments = self._segments
+        for seg in segments:
+            present = np.isin(id_array, seg.live_ids())
+            if present.any():
+                raise ValueError(f"chunk id {int(id_array[present][0])} is already indexed")
+        if not len(id_array):
+            return
+        new = Segment.build(id_array, [search_tokens(text) for text in texts])
+        self._segments = _compact((*segments, new))
 
+    def remove(self, ids: Iterable[int]) -> int:
+        """Drop chunks from the index; returns how many were in it."""
+        id_array = np.fromiter(ids, dtype=np.int64)
+        before = len(self)
+        if len(id_array):
+            self._segments = _compact(tuple(seg.without(id_array) for seg in self._segments))
+        return before - len(self)
+
+    # -- reading ---------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._ids)
+        return sum(seg.live for seg in self._segments)
+
+    def ids(self) -> set[int]:
+        return {int(i) for seg in self._segments for i in seg.live_ids()}
 
     def knows(self, token: str) -> bool:
         """Whether any indexed chunk contains this (already tokenised) term."""
-        return self._model is not None and bool(self._model.get_tokens_ids([token]))
+        return any(seg.postings(token) is not None for seg in self._segments)
 
     def search(
         self, query: str, k: int, allowed_ids: AbstractSet[int] | None = None
@@ -95,79 +99,84 @@ class BM25Index:
         access control arrive as id sets) and applies before the cut to ``k``, so a filter never
         returns fewer hits than exist. Equal scores are ordered by chunk id, so results repeat.
         """
-        if k <= 0 or self._model is None:
+        segments = self._segments  # one consistent state, whatever a writer does meanwhile
+        n = sum(seg.live for seg in segments)
+        if k <= 0 or n == 0:
             return []
-        token_ids = self._model.get_tokens_ids(search_tokens(query))
-        if not token_ids:
+        avg_length = sum(seg.live_length for seg in segments) / n
+        scores: dict[int, np.ndarray] = {}
+        # A repeated query token counts again, as in bm25s.
+        for token in search_tokens(query):
+            hits = [(i, p) for i, seg in enumerate(segments) if (p := seg.postings(token))]
+            df = sum(len(docs) for _, (docs, _) in hits)
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            for i, (docs, tfs) in hits:
+                norm = K1 * (1 - B + B * segments[i].lengths[docs] / avg_length)
+                if i not in scores:
+                    scores[i] = np.zeros(len(segments[i].ids))
+                scores[i][docs] += idf * tfs / (tfs + norm)  # docs are distinct within a term
+        if not scores:
             return []
-        scores = self._model.get_scores_from_ids(token_ids)
-        positions = np.flatnonzero(scores > 0)
+        hit_ids, hit_scores = _gather(segments, scores)
         if allowed_ids is not None:
             allowed = np.fromiter(allowed_ids, dtype=np.int64, count=len(allowed_ids))
-            positions = positions[np.isin(self._ids[positions], allowed)]
-        hit_scores = scores[positions]
-        hit_ids = self._ids[positions]
-        if len(positions) > k:
+            keep = np.isin(hit_ids, allowed)
+            hit_ids, hit_scores = hit_ids[keep], hit_scores[keep]
+        if len(hit_ids) > k:
             # Keep everything tied with the k-th score so the id tie-break below is exact.
             keep = hit_scores >= np.partition(hit_scores, -k)[-k]
             hit_scores, hit_ids = hit_scores[keep], hit_ids[keep]
         order = np.lexsort((hit_ids, -hit_scores))[:k]
         return [(int(hit_ids[i]), float(hit_scores[i])) for i in order]
 
+    # -- files -----------------------------------------------------------------------------
     def save(self, directory: Path, revision: int) -> None:
         """Persist the index as reflecting SQL ``revision``; readers never see half of it."""
         directory = Path(directory)
         revision = operator.index(revision)  # a float or str here would make an unloadable index
         try:
-            previous = _read_pointer(directory)
+            previous = files.read_pointer(directory)
         except KnowledgeBaseError:
             previous = None  # a damaged pointer is what a rebuild overwrites
-        generation = f"{_GENERATION}{revision}-{uuid.uuid4().hex[:8]}"
-        staging = directory / f"{_STAGING}{generation}"
+        generation = files.new_name(f"{files.GENERATION}{revision}-", ".json")
         try:
-            staging.mkdir(parents=True)
-            if self._model is not None:
-                self._model.save(staging, show_progress=False)
-            np.save(staging / _IDS, self._ids, allow_pickle=False)
-            meta = {
-                "format": FORMAT_VERSION,
+            directory.mkdir(parents=True, exist_ok=True)
+            saved = tuple(_written(seg, directory) for seg in self._segments)
+            files.write_manifest(directory / generation, {
+                "format": files.FORMAT_VERSION,
                 "tokenizer": TOKENIZER_VERSION,
                 "revision": revision,
-                "count": len(self._ids),
-                "files": {p.name: _sha256(p) for p in sorted(staging.iterdir())},
-            }
-            (staging / _META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-            for path in staging.iterdir():
-                _fsync(path)
-            _fsync(staging)
-            staging.rename(directory / generation)
-            _replace_pointer(directory, generation)
+                "count": sum(seg.live for seg in saved),
+                "segments": [{"file": seg.file, "sha256": seg.sha256,
+                              "dead": [int(i) for i in seg.ids[~seg.alive]]} for seg in saved],
+            })
+            files.replace_pointer(directory, generation)
         except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
             raise KnowledgeBaseError(
                 f"cannot write the BM25 index to {directory}: {exc}; free disk space or fix "
                 "permissions, then rebuild with `verirag kb rebuild DOMAIN`"
             ) from exc
+        self._segments = saved
         self.revision = revision
-        _remove_stale(directory, keep={generation, previous})
+        files.remove_stale(directory, keep={generation, previous})
 
     @classmethod
     def load(cls, directory: Path) -> BM25Index:
         """Open the index last saved in ``directory``; a damaged one raises with the fix."""
         directory = Path(directory)
         for _ in range(3):
-            generation = _read_pointer(directory)
+            generation = files.read_pointer(directory)
             if generation is None:
-                raise KnowledgeBaseError(f"no BM25 index in {directory}; {_REBUILD_HINT}")
+                raise KnowledgeBaseError(f"no BM25 index in {directory}; {files.REBUILD_HINT}")
             try:
-                return cls._load_generation(directory / generation)
+                return cls._load_generation(directory, generation)
             except FileNotFoundError as exc:
-                if _read_pointer(directory) == generation:
-                    raise _corrupt(directory / generation, exc) from exc
+                if files.read_pointer(directory) == generation:
+                    raise files.corrupt(directory / generation, exc) from exc
                 # A writer swapped in a newer generation while we read: open that one.
         raise KnowledgeBaseError(
             f"the BM25 index in {directory} kept changing while being opened; retry, "
-            f"or {_REBUILD_HINT}"
+            f"or {files.REBUILD_HINT}"
         )
 
     @staticmethod
@@ -178,112 +187,63 @@ class BM25Index:
         another tokenizer version): the caller's answer to both is a rebuild.
         """
         directory = Path(directory)
-        generation = _read_pointer(directory)
+        generation = files.read_pointer(directory)
         if generation is None:
             return None
         try:
-            return int(_read_meta(directory / generation)["revision"])
+            return int(files.read_manifest(directory / generation)["revision"])
         except FileNotFoundError as exc:
-            raise _corrupt(directory / generation, exc) from exc
+            raise files.corrupt(directory / generation, exc) from exc
 
     @classmethod
-    def _load_generation(cls, path: Path) -> BM25Index:
-        meta = _read_meta(path)
-        for name, digest in meta["files"].items():
-            if _sha256(path / name) != digest:
-                raise _corrupt(path, f"{name} does not match its checksum")
-        try:
-            ids = np.load(path / _IDS, allow_pickle=False)
-            model = None
-            if "params.index.json" in meta["files"]:
-                model = bm25s.BM25.load(path, show_progress=False)
-        except FileNotFoundError:
-            raise
-        except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
-            raise _corrupt(path, exc) from exc
-        if ids.dtype != np.int64 or ids.ndim != 1 or len(ids) != meta["count"]:
-            raise _corrupt(path, "ids.npy does not hold one int64 id per chunk")
-        if model is not None and model.scores["num_docs"] != len(ids):
-            raise _corrupt(path, "the BM25 matrix and ids.npy disagree on the chunk count")
-        return cls(ids, model, revision=int(meta["revision"]))
+    def _load_generation(cls, directory: Path, generation: str) -> BM25Index:
+        meta = files.read_manifest(directory / generation)
+        segments = []
+        for entry in meta["segments"]:
+            path = directory / entry["file"]
+            if files.sha256(path) != entry["sha256"]:
+                raise files.corrupt(path, "it does not match its checksum")
+            try:
+                segments.append(Segment.read(path, entry["dead"], entry["sha256"]))
+            except FileNotFoundError:
+                raise
+            except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+                raise files.corrupt(path, exc) from exc
+        index = cls(segments, revision=int(meta["revision"]))
+        if len(index) != meta.get("count"):
+            raise files.corrupt(directory / generation, "its chunk count does not add up")
+        return index
 
 
-def _read_pointer(directory: Path) -> str | None:
-    try:
-        name = (directory / _POINTER).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _corrupt(directory / _POINTER, exc) from exc
-    if not name.startswith(_GENERATION) or "/" in name or "\\" in name:
-        raise _corrupt(directory / _POINTER, f"it names {name!r}, not an index generation")
-    return name
+def _gather(segments: Sequence[Segment], scores: dict[int, np.ndarray]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk ids and scores of every chunk that scored, across segments."""
+    id_parts, score_parts = [], []
+    for i, seg_scores in scores.items():
+        positions = np.flatnonzero(seg_scores > 0)
+        id_parts.append(segments[i].ids[positions])
+        score_parts.append(seg_scores[positions])
+    return np.concatenate(id_parts), np.concatenate(score_parts)
 
 
-def _read_meta(path: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads((path / _META).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _corrupt(path, exc) from exc
-    required = {"format": int, "tokenizer": int, "revision": int, "count": int, "files": dict}
-    if not isinstance(meta, dict) or any(
-        not isinstance(meta.get(key), kind) for key, kind in required.items()
-    ):
-        raise _corrupt(path, f"{_META} lacks one of {sorted(required)}")
-    if meta["format"] != FORMAT_VERSION or meta["tokenizer"] != TOKENIZER_VERSION:
-        raise KnowledgeBaseError(
-            f"the BM25 index in {path} was written by another verirag version (format "
-            f"{meta['format']}, tokenizer {meta['tokenizer']}); {_REBUILD_HINT}"
-        )
-    return meta
+def _compact(segments: tuple[Segment, ...]) -> tuple[Segment, ...]:
+    """Drop empty segments, rewrite mostly-deleted ones, merge until sizes strictly halve."""
+    out: list[Segment] = []
+    for seg in segments:
+        if seg.live == 0:
+            continue
+        if seg.dead > REWRITE_DEAD_FRACTION * len(seg.ids):
+            seg = Segment.merge([seg])
+        out.append(seg)
+        while len(out) >= 2 and out[-1].live >= out[-2].live:
+            out[-2:] = [Segment.merge(out[-2:])]
+    return tuple(out)
 
 
-def _corrupt(path: Path, cause: object) -> KnowledgeBaseError:
-    return KnowledgeBaseError(f"the BM25 index in {path} is damaged ({cause}); {_REBUILD_HINT}")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    """Flush to disk so a power cut cannot leave ``CURRENT`` naming empty files."""
-    if path.is_dir() and os.name == "nt":
-        return  # Windows cannot open a directory for fsync; NTFS journals the rename.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _replace_pointer(directory: Path, generation: str) -> None:
-    temporary = directory / f"{_STAGING}{_POINTER}-{uuid.uuid4().hex[:8]}"
-    try:
-        with temporary.open("w", encoding="utf-8") as handle:
-            handle.write(generation + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, directory / _POINTER)
-    finally:
-        temporary.unlink(missing_ok=True)
-    _fsync(directory)
-
-
-def _remove_stale(directory: Path, keep: set[str | None]) -> None:
-    """Delete generations older than the previous one and leftovers of crashed saves."""
-    for entry in directory.iterdir():
-        stale = entry.name.startswith(_STAGING) or (
-            entry.name.startswith(_GENERATION) and entry.name not in keep
-        )
-        if stale and entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-        elif stale:
-            with contextlib.suppress(OSError):  # a leftover costs disk space, nothing else
-                entry.unlink()
+def _written(seg: Segment, directory: Path) -> Segment:
+    """``seg`` with its postings on disk (written now unless an earlier save wrote them)."""
+    if seg.file is not None and (directory / seg.file).is_file():
+        return seg
+    name = files.new_name(files.SEGMENT, ".npz")
+    digest = files.write_durably(directory / name, seg.write)
+    return replace(seg, file=name, sha256=digest)

@@ -1,14 +1,20 @@
-"""BM25 over chunk ids: ranking in English and Chinese, filters, and crash-safe persistence."""
+"""BM25 over chunk ids: ranking in English and Chinese, filters, incremental changes that score
+exactly like a fresh build, and crash-safe persistence."""
 
 from __future__ import annotations
 
 import json
+import random
+import threading
 from pathlib import Path
 
+import bm25s
+import numpy as np
 import pytest
 
-from knowledge.index import bm25 as bm25_module
+from knowledge.index import bm25_files
 from knowledge.index.bm25 import BM25Index
+from knowledge.text.tokenize import search_tokens
 from verirag.errors import KnowledgeBaseError
 
 # Chunk ids are database keys: sparse and unordered on purpose.
@@ -122,6 +128,113 @@ def test_build_rejects_duplicate_ids_and_mismatched_lengths() -> None:
         BM25Index.build([1, 2], ["only one text"])
 
 
+def test_build_rejects_an_id_already_indexed() -> None:
+    index = build(ENGLISH)
+    with pytest.raises(ValueError, match="chunk id 7 is already indexed"):
+        index.add([7], ["again"])
+    index.remove([7])
+    index.add([7], ["HbA1c again"])  # a removed id may come back
+    assert top_ids(index, "hba1c")[0] == 7
+
+
+# -- incremental changes ---------------------------------------------------------------------
+def _corpus(n: int, seed: int = 0) -> dict[int, str]:
+    """Passages drawn from a small vocabulary, English and Chinese, so terms repeat a lot."""
+    rng = random.Random(seed)
+    words = ["capital", "ratio", "liquidity", "warfarin", "dose", "INR", "lease", "notice",
+             "tenant", "clause", "2.5", "CET1", "资本", "充足率", "流动性", "华法林", "剂量",
+             "租赁", "通知", "条款", "违约", "赔偿"]
+    return {10 + 3 * i: " ".join(rng.choices(words, k=rng.randint(3, 40))) for i in range(n)}
+
+
+QUERIES = ("capital ratio", "warfarin INR dose", "租赁通知条款", "CET1 充足率 2.5", "违约赔偿",
+           "lease lease notice")
+
+
+def _bm25s_scores(corpus: dict[int, str], query: str) -> dict[int, float]:
+    """What bm25s (Lucene BM25, k1 1.5, b 0.75) scores a fresh build of ``corpus`` with."""
+    vocab: dict[str, int] = {}
+    tokens = [[vocab.setdefault(t, len(vocab)) for t in search_tokens(text)]
+              for text in corpus.values()]
+    model = bm25s.BM25()
+    model.index((tokens, vocab), create_empty_token=False, show_progress=False)
+    query_ids = model.get_tokens_ids(search_tokens(query))
+    scores = model.get_scores_from_ids(query_ids) if query_ids else np.zeros(len(corpus))
+    return {cid: float(score) for cid, score in zip(corpus, scores, strict=True) if score > 0}
+
+
+def test_after_adds_and_deletes_scores_equal_a_fresh_bm25s_build() -> None:
+    corpus = _corpus(600)
+    ids = list(corpus)
+    index = BM25Index()
+    for start in range(0, len(ids), 37):  # one "document" at a time, as ingestion adds them
+        index.add(ids[start:start + 37], [corpus[i] for i in ids[start:start + 37]])
+    gone = set(random.Random(1).sample(ids, 150))
+    index.remove(gone)
+    live = {cid: text for cid, text in corpus.items() if cid not in gone}
+    assert len(index) == len(live) and index.ids() == set(live)
+    for query in QUERIES:
+        expected = _bm25s_scores(live, query)
+        got = dict(index.search(query, k=len(corpus)))
+        assert got.keys() == expected.keys(), query
+        for cid, score in expected.items():
+            assert got[cid] == pytest.approx(score, rel=1e-5), (query, cid)
+
+
+def test_deleted_chunks_leave_no_trace_in_results_or_vocabulary() -> None:
+    index = build(MIXED)
+    assert index.knows("remdesivir")
+    assert index.remove([3000, 999]) == 1  # 999 was never there
+    assert index.search("remdesivir", 5) == []
+    assert not index.knows("remdesivir")
+    assert index.remove([3000]) == 0
+
+
+def test_many_small_adds_keep_few_segments() -> None:
+    corpus = _corpus(1024, seed=3)
+    ids = list(corpus)
+    index = BM25Index()
+    for start in range(0, len(ids), 8):
+        index.add(ids[start:start + 8], [corpus[i] for i in ids[start:start + 8]])
+        sizes = [seg.live for seg in index._segments]
+        # Each segment is smaller than the one before it: at most log2(N / 8) + 1 of them.
+        assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == len(sizes)
+    assert len(index._segments) == 1  # 1024 = 8 * 2^7 merges all the way up
+
+
+def test_searches_running_during_writes_see_consistent_results() -> None:
+    corpus = _corpus(400, seed=5)
+    ids = list(corpus)
+    index = BM25Index.build(ids[:200], [corpus[i] for i in ids[:200]])
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def search() -> None:
+        while not done.is_set():
+            try:
+                hits = index.search("capital ratio 资本", 20)
+                assert all(cid in corpus for cid, _ in hits)
+                assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+            except BaseException as exc:  # collected and re-raised in the test thread
+                errors.append(exc)
+                return
+
+    reader = threading.Thread(target=search)
+    reader.start()
+    for start in range(200, 400, 10):
+        index.add(ids[start:start + 10], [corpus[i] for i in ids[start:start + 10]])
+        index.remove(ids[start - 200:start - 190])
+    done.set()
+    reader.join()
+    assert not errors, errors[0]
+    assert index.ids() == set(ids[200:])
+
+
+# -- files -----------------------------------------------------------------------------------
+def _segment_files(directory: Path) -> set[str]:
+    return {p.name for p in directory.glob("seg-*")}
+
+
 def test_empty_index_searches_saves_and_loads(tmp_path: Path) -> None:
     for index in (BM25Index.build([], []), BM25Index.build([4], ["？！"])):
         assert index.search("anything", 5) == []
@@ -131,23 +244,39 @@ def test_empty_index_searches_saves_and_loads(tmp_path: Path) -> None:
         assert loaded.search("anything", 5) == []
 
 
-def test_save_and_load_round_trip_keeps_results_and_revision(tmp_path: Path) -> None:
+def test_save_and_load_round_trip_keeps_results_revision_and_deletions(tmp_path: Path) -> None:
     index = build(MIXED)
+    index.remove([7])
     assert index.revision is None
     index.save(tmp_path / "bm25", revision=42)
     assert index.revision == 42
     loaded = BM25Index.load(tmp_path / "bm25")
     assert loaded.revision == 42
     assert BM25Index.stored_revision(tmp_path / "bm25") == 42
-    assert len(loaded) == len(MIXED)
-    for query in ("CET1充足率是多少？", "lease notice", "糖化血红蛋白"):
+    assert len(loaded) == len(MIXED) - 1 and 7 not in loaded.ids()
+    for query in ("CET1充足率是多少？", "lease notice", "糖化血红蛋白", "hba1c diabetes"):
         assert loaded.search(query, 5) == index.search(query, 5)
     assert loaded.search("banks", 5, allowed_ids={12}) == index.search("banks", 5, {12})
 
 
-def test_saving_again_replaces_the_index_and_keeps_only_two_generations(
-    tmp_path: Path,
-) -> None:
+def test_a_small_change_writes_a_small_file_not_the_whole_index(tmp_path: Path) -> None:
+    directory = tmp_path / "bm25"
+    corpus = _corpus(500, seed=7)
+    index = BM25Index.build(list(corpus), list(corpus.values()))
+    index.save(directory, revision=1)
+    (big,) = _segment_files(directory)
+    index.add([5], ["warfarin tenant notice"])
+    index.save(directory, revision=2)
+    assert big in _segment_files(directory) and len(_segment_files(directory)) == 2
+    index.remove([10, 13, 5])  # deletions are recorded in the manifest only
+    index.save(directory, revision=3)
+    assert big in _segment_files(directory)
+    loaded = BM25Index.load(directory)
+    assert loaded.ids() == set(corpus) - {10, 13}
+    assert loaded.search("capital ratio", 10) == index.search("capital ratio", 10)
+
+
+def test_saving_again_keeps_only_what_two_generations_need(tmp_path: Path) -> None:
     directory = tmp_path / "bm25"
     build(ENGLISH).save(directory, revision=1)
     build(CHINESE).save(directory, revision=2)
@@ -155,8 +284,9 @@ def test_saving_again_replaces_the_index_and_keeps_only_two_generations(
     loaded = BM25Index.load(directory)
     assert loaded.revision == 3
     assert top_ids(loaded, "张某撞伤了谁？")[0] == 1
-    generations = [p for p in directory.iterdir() if p.is_dir()]
-    assert len(generations) == 2  # the live one and the one a reader may still be opening
+    # The live generation and the one a reader may still be opening, one segment each.
+    assert len(list(directory.glob("gen-*"))) == 2
+    assert len(_segment_files(directory)) == 2
 
 
 def test_a_crash_before_the_swap_leaves_the_previous_index(
@@ -168,7 +298,7 @@ def test_a_crash_before_the_swap_leaves_the_previous_index(
     def crash(directory: Path, generation: str) -> None:
         raise KeyboardInterrupt  # the process dies after writing, before switching
 
-    monkeypatch.setattr(bm25_module, "_replace_pointer", crash)
+    monkeypatch.setattr(bm25_files, "replace_pointer", crash)
     with pytest.raises(KeyboardInterrupt):
         build(CHINESE).save(directory, revision=2)
     monkeypatch.undo()
@@ -176,8 +306,9 @@ def test_a_crash_before_the_swap_leaves_the_previous_index(
     loaded = BM25Index.load(directory)
     assert loaded.revision == 1
     assert top_ids(loaded, "remdesivir") == [3000]
-    build(CHINESE).save(directory, revision=3)  # the next save clears the orphan
-    assert len([p for p in directory.iterdir() if p.is_dir()]) == 2
+    build(CHINESE).save(directory, revision=3)  # the next save clears the orphans
+    assert len(list(directory.glob("gen-*"))) == 2
+    assert len(_segment_files(directory)) == 2
 
 
 def test_a_failed_write_raises_and_leaves_the_previous_index(
@@ -189,7 +320,7 @@ def test_a_failed_write_raises_and_leaves_the_previous_index(
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(bm25_module.np, "save", disk_full)
+    monkeypatch.setattr(bm25_files, "fsync", disk_full)
     with pytest.raises(KnowledgeBaseError, match="No space left"):
         build(CHINESE).save(directory, revision=2)
     monkeypatch.undo()
@@ -197,17 +328,17 @@ def test_a_failed_write_raises_and_leaves_the_previous_index(
     assert not [p for p in directory.iterdir() if p.name.startswith(".tmp")]
 
 
-def current_generation(directory: Path) -> Path:
+def current_manifest(directory: Path) -> Path:
     return directory / (directory / "CURRENT").read_text(encoding="utf-8").strip()
 
 
 @pytest.mark.parametrize(
     "damage",
     [
-        "truncate_matrix",
-        "flip_byte_in_ids",
-        "garbage_meta",
-        "missing_vocab",
+        "truncate_segment",
+        "flip_byte_in_segment",
+        "garbage_manifest",
+        "missing_segment",
         "pointer_to_nowhere",
         "garbage_pointer",
     ],
@@ -215,20 +346,19 @@ def current_generation(directory: Path) -> Path:
 def test_a_damaged_index_raises_with_the_rebuild_command(tmp_path: Path, damage: str) -> None:
     directory = tmp_path / "bm25"
     build(MIXED).save(directory, revision=5)
-    generation = current_generation(directory)
-    if damage == "truncate_matrix":
-        path = generation / "data.csc.index.npy"
-        path.write_bytes(path.read_bytes()[:40])
-    elif damage == "flip_byte_in_ids":
-        raw = bytearray((generation / "ids.npy").read_bytes())
-        raw[-1] ^= 0xFF
-        (generation / "ids.npy").write_bytes(bytes(raw))
-    elif damage == "garbage_meta":
-        (generation / "meta.json").write_text("{not json", encoding="utf-8")
-    elif damage == "missing_vocab":
-        (generation / "vocab.index.json").unlink()
+    (segment,) = directory.glob("seg-*")
+    if damage == "truncate_segment":
+        segment.write_bytes(segment.read_bytes()[:40])
+    elif damage == "flip_byte_in_segment":
+        raw = bytearray(segment.read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        segment.write_bytes(bytes(raw))
+    elif damage == "garbage_manifest":
+        current_manifest(directory).write_text("{not json", encoding="utf-8")
+    elif damage == "missing_segment":
+        segment.unlink()
     elif damage == "pointer_to_nowhere":
-        (directory / "CURRENT").write_text("gen-5-deadbeef\n", encoding="utf-8")
+        (directory / "CURRENT").write_text("gen-5-deadbeef.json\n", encoding="utf-8")
     else:
         (directory / "CURRENT").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(KnowledgeBaseError, match="verirag kb rebuild DOMAIN"):
@@ -241,12 +371,23 @@ def test_a_damaged_index_raises_with_the_rebuild_command(tmp_path: Path, damage:
 def test_an_index_from_another_tokenizer_version_asks_for_a_rebuild(tmp_path: Path) -> None:
     directory = tmp_path / "bm25"
     build(ENGLISH).save(directory, revision=1)
-    meta_path = current_generation(directory) / "meta.json"
+    meta_path = current_manifest(directory)
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["tokenizer"] += 1
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(KnowledgeBaseError, match=r"another verirag version.*kb rebuild"):
         BM25Index.load(directory)
+
+
+def test_an_index_in_the_old_directory_format_asks_for_a_rebuild(tmp_path: Path) -> None:
+    directory = tmp_path / "bm25"
+    (directory / "gen-3-1a2b3c4d").mkdir(parents=True)
+    (directory / "CURRENT").write_text("gen-3-1a2b3c4d\n", encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match=r"another verirag version.*kb rebuild"):
+        BM25Index.load(directory)
+    build(ENGLISH).save(directory, revision=4)
+    assert not (directory / "gen-3-1a2b3c4d").exists()
+    assert BM25Index.load(directory).revision == 4
 
 
 def test_loading_where_nothing_was_saved_says_how_to_build(tmp_path: Path) -> None:

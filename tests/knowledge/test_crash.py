@@ -157,7 +157,8 @@ def _assert_consistent(kb: KnowledgeBase) -> None:
     statuses = {d.name: d.status for d in kb.documents()}
     assert "indexing" not in statuses.values()
     assert kb.dense.ids() == kb.ready_chunk_ids()
-    assert kb.bm25 is not None and kb.bm25.revision == kb.revision()
+    assert kb.bm25.revision == kb.revision()
+    assert kb.bm25.ids() == kb.ready_chunk_ids()
     assert len(kb.bm25) == len(kb.ready_chunk_ids())
     # What the next process will load from disk is just as consistent.
     saved = FaissIndex.load(kb.dir)
