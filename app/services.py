@@ -185,12 +185,16 @@ class Runtime:
         return Retriever(self.kb(name), reranker=self.models.reranker())
 
     def ensure_bundled_indexed(self, status: StatusFn | None = None) -> dict[str, IngestReport]:
-        """First run: index each pack's sample documents into an empty knowledge base."""
+        """First run: index each pack's sample documents into a knowledge base never used.
+
+        A base whose revision moved has had documents, so one emptied on purpose (a hospital
+        deleting the samples before loading its own files) stays empty across restarts.
+        """
         reports: dict[str, IngestReport] = {}
         for name in self.pack_names():
             pack = self.pack(name)
             kb = self.kb(name, status=status)
-            if kb.documents() or not pack.docs_dir.is_dir():
+            if kb.revision() or kb.documents() or not pack.docs_dir.is_dir():
                 continue
             if status:
                 status(f"indexing the {pack.title} sample documents (first run)")

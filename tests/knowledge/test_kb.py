@@ -230,3 +230,18 @@ def test_chinese_queries_rank_by_bm25_when_the_embedder_is_english_only(
     english = "How long does the confidentiality obligation last?"
     assert ([p.chunk_id for p in retriever.search(english, k=5).passages]
             != [p.chunk_id for p in retriever.search(english, k=5, mode="bm25").passages])
+
+
+def test_samples_fill_only_a_knowledge_base_never_used(
+        fresh_runtime: Runtime, tmp_path: Path) -> None:
+    """Deleting the bundled samples to load one's own files must not bring them back on the
+    next start: answers would then cite a fictional hospital's policy."""
+    doc = tmp_path / "visitor-policy.md"
+    doc.write_text(POLICY_V1, encoding="utf-8")
+    for pack in fresh_runtime.pack_names():
+        fresh_runtime.ingestor(pack).ingest([doc])
+        kb = fresh_runtime.kb(pack)
+        for row in kb.documents():
+            kb.delete_document(row.id)
+    assert fresh_runtime.ensure_bundled_indexed() == {}
+    assert all(fresh_runtime.kb(p).documents() == [] for p in fresh_runtime.pack_names())
