@@ -127,10 +127,16 @@ class Retriever:
                    for p in passages}
         return RetrievalResult(query, passages, dense, lexical)
 
-    def unknown_terms(self, terms: list[str]) -> list[str]:
-        """The terms no passage of this knowledge base contains (case-insensitive words)."""
+    def unknown_terms(self, terms: list[str], filters: Filters | None = None) -> list[str]:
+        """The terms no passage the reader may see contains (case-insensitive words).
+
+        Checked against the same filters as the search: otherwise whether the answerer refuses
+        would tell an uncleared reader that a restricted document mentions a name.
+        """
         bm25 = self.kb.bm25
-        return [t for t in terms if not all(bm25.knows(tok) for tok in search_tokens(t))]
+        allowed = self.allowed_ids(filters) if filters is not None else None
+        return [t for t in terms
+                if not all(bm25.knows(tok, allowed) for tok in search_tokens(t))]
 
     def _passages(self, ids: list[int], scores: dict[int, float],
                   clearance: frozenset[str] | None) -> list[Passage]:

@@ -62,8 +62,9 @@ class Answerer:
                                   "best_coverage": found.best_coverage})
         answer.timings.retrieval_s = time.perf_counter() - t0
         blocked = self._blocked_term(question)
-        if blocked or not has_evidence(found, self.pack.retrieval, query, lang,
-                                       self.retriever.unknown_terms):
+        if blocked or not has_evidence(
+                found, self.pack.retrieval, query, lang,
+                lambda terms: self.retriever.unknown_terms(terms, filters)):
             return self._refuse(answer, refusal, blocked)
         if self.pack.generation.mode == "extractive" or self.generator is None:
             answer.mode = "extractive"

@@ -86,9 +86,16 @@ class BM25Index:
     def ids(self) -> set[int]:
         return {int(i) for seg in self._segments for i in seg.live_ids()}
 
-    def knows(self, token: str) -> bool:
-        """Whether any indexed chunk contains this (already tokenised) term."""
-        return any(seg.postings(token) is not None for seg in self._segments)
+    def knows(self, token: str, allowed_ids: AbstractSet[int] | None = None) -> bool:
+        """Whether any indexed chunk (of ``allowed_ids``, if given) holds this tokenised term."""
+        allowed = None
+        if allowed_ids is not None:
+            allowed = np.fromiter(allowed_ids, dtype=np.int64, count=len(allowed_ids))
+        for seg in self._segments:
+            hits = seg.postings(token)
+            if hits is not None and (allowed is None or np.isin(seg.ids[hits[0]], allowed).any()):
+                return True
+        return False
 
     def search(
         self, query: str, k: int, allowed_ids: AbstractSet[int] | None = None

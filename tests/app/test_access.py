@@ -182,3 +182,14 @@ def test_cli_manages_users_and_exports_the_audit_log(legal: Runtime,
 def test_audit_export_rejects_an_unknown_format() -> None:
     with pytest.raises(VeriragError, match="unknown audit format 'xml'"):
         write_entries([], "xml", io.StringIO())
+
+
+def test_whether_a_restricted_document_names_something_does_not_leak(legal: Runtime) -> None:
+    """The answerer refuses questions about names no passage contains; that check must not
+    look into documents the reader is not cleared for, or a refusal reveals that they do."""
+    retriever = legal.retriever("legal")
+    uncleared = Filters(clearance=frozenset())
+    cleared = Filters(clearance=frozenset({"restricted"}))
+    assert retriever.unknown_terms(["Orion Holdings"], cleared) == []
+    assert retriever.unknown_terms(["Orion Holdings"], uncleared) == ["Orion Holdings"]
+    assert retriever.unknown_terms(["Invoices"], uncleared) == []
