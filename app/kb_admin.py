@@ -14,6 +14,8 @@ from app.auth.principal import Principal
 from app.services import Runtime
 from knowledge.ingest import FileResult, IngestReport
 from knowledge.retrieval import Filters, RetrievalResult
+from knowledge.store import DocumentRow
+from verirag.errors import AuthError
 
 OnFile = Callable[[int, int, FileResult], None]
 
@@ -42,7 +44,28 @@ def ingest_uploads(rt: Runtime, pack: str, files: list[tuple[str, bytes]], *, ac
     return report
 
 
-def delete_document(rt: Runtime, pack: str, doc_id: int, *, actor: str) -> str:
+def visible_documents(rt: Runtime, pack: str, principal: Principal | None
+                      ) -> tuple[list[DocumentRow], int]:
+    """The documents ``principal`` may see listed, and how many others there are.
+
+    A document's name can itself be confidential ("merger-project-falcon.md"), so editors
+    and viewers see only documents whose labels they are cleared for. Pack admins see all:
+    they are the ones who fix labels.
+    """
+    docs = rt.kb(pack).documents()
+    if principal is None or principal.role(pack) == "admin":
+        return docs, 0
+    clearance = principal.clearance(pack)
+    shown = [d for d in docs if set(d.labels or ()) <= clearance]
+    return shown, len(docs) - len(shown)
+
+
+def delete_document(rt: Runtime, pack: str, doc_id: int, *, actor: str,
+                    principal: Principal | None = None) -> str:
+    if principal is not None and doc_id not in {
+            d.id for d in visible_documents(rt, pack, principal)[0]}:
+        raise AuthError(f"{principal.name} may not delete document {doc_id} in '{pack}': it "
+                        "does not exist or carries an access label they are not cleared for")
     name = rt.kb(pack).delete_document(doc_id)
     rt.audit.record(actor, "delete", pack, doc_id=doc_id, name=name)
     return name

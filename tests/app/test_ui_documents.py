@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.services import Runtime
 from app.ui import state
+from knowledge.ingest import TextDoc
 from tests.app.signin import sign_in
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "ui" / "main.py")
@@ -116,3 +117,25 @@ def test_reindex_runs_in_the_background_and_reports(docs_page: AppTest) -> None:
     wait_for_job(docs_page, "rebuild-legal")
     assert not docs_page.exception
     assert any(s.value.startswith("Re-indexed:") for s in docs_page.success)
+
+
+def test_an_editor_does_not_see_documents_beyond_their_clearance(fresh_runtime: Runtime) -> None:
+    """A document's name can be the secret ("merger-project-falcon.md")."""
+    ingestor = fresh_runtime.ingestor("legal")
+    ingestor.ingest_texts([TextDoc("lounge-rules.md", ROOFTOP)])
+    ingestor.ingest_texts([TextDoc("merger-project-falcon.md", "# Falcon\n\nPrice EUR 412m.")],
+                          labels=["restricted"])
+    state.use_runtime(fresh_runtime)
+    try:
+        at = sign_in(AppTest.from_file(MAIN, default_timeout=300), fresh_runtime,
+                     name="clerk", pack="legal", role="editor")
+        at.query_params["pack"] = "legal"
+        at.session_state["verirag_ready"] = True
+        at.run()
+        at.switch_page(PAGE).run()
+        assert not at.exception
+        assert list(at.dataframe[0].value["name"]) == ["lounge-rules.md"]
+        assert any("1 more document(s)" in c.value for c in at.caption)
+        assert "merger-project-falcon.md" not in str(at.selectbox(key="delete-legal").options)
+    finally:
+        state.use_runtime(None)

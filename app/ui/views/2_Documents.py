@@ -90,11 +90,13 @@ job_panel(UPLOAD_JOB, show_ingest_result)
 
 # -- the documents -------------------------------------------------------------------------
 st.subheader("In the knowledge base")
-docs = kb.documents()
-if not docs:
+docs, hidden = kb_admin.visible_documents(rt, pack_name, who)
+if hidden:
+    st.caption(f"{hidden} more document(s) carry access labels you are not cleared for.")
+if not docs and not hidden:
     st.info("No documents yet: upload some above (or run `verirag setup` for the samples).",
             icon=":material/info:")
-else:
+elif docs:
     st.dataframe(
         {"id": [d.id for d in docs], "name": [d.name for d in docs],
          "status": [d.status for d in docs], "size (KB)": [round(d.size / 1024, 1) for d in docs],
@@ -127,7 +129,7 @@ with left:
         if yes.button("Yes, delete", type="primary", key="confirm-delete"):
             st.session_state.pop(CONFIRM, None)
             ok, name = attempt(lambda: kb_admin.delete_document(rt, pack_name, pending,
-                                                                actor=who.name))
+                                                                actor=who.name, principal=who))
             if ok:
                 st.session_state[f"deleted-{pack_name}"] = name
                 st.rerun()
