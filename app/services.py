@@ -7,6 +7,7 @@ packs share one embedder and one base generator.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +45,9 @@ class Runtime:
         self.models = models or ModelRegistry(self.settings)
         self._kbs: dict[str, KnowledgeBase] = {}
         self._packs: dict[str, Pack] = {}
+        # Streamlit serves each browser session on its own thread: two first visits at once
+        # would otherwise both open (and repair) the same knowledge base.
+        self._kb_lock = threading.Lock()
 
     @cached_property
     def engine(self) -> Engine:
@@ -70,13 +74,14 @@ class Runtime:
         return self._packs[name]
 
     def kb(self, name: str, status: StatusFn | None = None) -> KnowledgeBase:
-        if name not in self._kbs:
-            pack = self.pack(name)
-            embedder = self.models.embedder(pack.models.embedder_path)
-            self._kbs[name] = KnowledgeBase.open(
-                pack, self.engine, self.settings.index_dir, embedder,
-                flat_index_max=self.settings.flat_index_max, status=status)
-        return self._kbs[name]
+        with self._kb_lock:
+            if name not in self._kbs:
+                pack = self.pack(name)
+                embedder = self.models.embedder(pack.models.embedder_path)
+                self._kbs[name] = KnowledgeBase.open(
+                    pack, self.engine, self.settings.index_dir, embedder,
+                    flat_index_max=self.settings.flat_index_max, status=status)
+            return self._kbs[name]
 
     def ingestor(self, name: str) -> Ingestor:
         return Ingestor(self.kb(name), max_bytes=self.settings.max_upload_bytes)

@@ -89,3 +89,20 @@ def test_chats_keep_answering_while_an_upload_indexes(fresh_runtime: Runtime,
     assert kb.stats()["vectors"] == len(stored), "FAISS and SQL disagree"
     print(f"\nconcurrency: {SESSIONS} sessions, {len(answers)} answers during the ingest, "
           f"{len(errors)} errors")
+
+
+def test_two_first_visits_at_once_share_one_knowledge_base(fresh_runtime: Runtime) -> None:
+    """Each browser session is a thread; the first two must not each open (and repair) it."""
+    opened: list[object] = []
+    start = threading.Barrier(2)
+
+    def visit() -> None:
+        start.wait()
+        opened.append(fresh_runtime.kb("legal"))
+
+    threads = [threading.Thread(target=visit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(opened) == 2 and opened[0] is opened[1]
