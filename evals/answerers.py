@@ -35,9 +35,12 @@ _BASELINE_RULES = ("Answer the question in one to three sentences from what you 
 
 
 class TurnAnswerer(Protocol):
-    """Answers one turn of a conversation, given the turns before it as chat messages."""
+    """Answers one turn of a conversation, given the turns before it as chat messages.
 
-    def answer(self, question: str, history: History) -> Answer: ...
+    ``query`` is what to search for when it differs from the question (a rewritten follow-up).
+    """
+
+    def answer(self, question: str, history: History, query: str | None = None) -> Answer: ...
 
 
 TurnAnswererFactory = Callable[[EvalConfig, KnowledgeBase], TurnAnswerer]
@@ -50,8 +53,9 @@ class AnswererTurns:
         self.answerer = answerer
         self.adapter = adapter
 
-    def answer(self, question: str, history: History) -> Answer:
-        return self.answerer.answer(question, history=history, adapter=self.adapter)
+    def answer(self, question: str, history: History, query: str | None = None) -> Answer:
+        return self.answerer.answer(question, query=query, history=history,
+                                    adapter=self.adapter)
 
 
 def is_refusal(text: str, refusal: str) -> bool:
@@ -69,7 +73,7 @@ class NoRetrievalAnswerer:
         self.generator = generator
         self.adapter = config.adapter
 
-    def answer(self, question: str, history: History) -> Answer:
+    def answer(self, question: str, history: History, query: str | None = None) -> Answer:
         refusal = self.pack.refusal_for(question_language(question))
         system = f"{self.pack.system_prompt.strip()}\n\n{_BASELINE_RULES.format(refusal=refusal)}"
         messages = [{"role": "system", "content": system}, *history,

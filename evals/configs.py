@@ -12,6 +12,7 @@ file paths are resolved by ``resolve_config``:
 | ``no-retrieval`` | the model answers from the question alone: a **baseline**, not a mode |
 | ``generate`` / ``extractive`` | ``generation.mode`` |
 | ``base`` / ``adapter:NAME`` | the LoRA adapter passed to ``Answerer.answer`` (none / NAME) |
+| ``no-rewrite`` | follow-ups are searched as asked, not as the dialog manager rewrites them |
 | ``path/to/file.toml`` | ``[retrieval]``, ``[generation]`` fields; optional ``name``, ``adapter`` |
 """
 
@@ -41,6 +42,9 @@ class EvalConfig:
     adapter: str | None = None
     baseline: bool = False
     description: str = ""
+    # Multi-turn sets: search a follow-up as the dialog manager's standalone query (the
+    # product's behaviour) or as the user typed it.
+    rewrite_follow_ups: bool = True
 
     @property
     def label(self) -> str:
@@ -75,6 +79,10 @@ PRESETS: dict[str, Callable[[Pack], EvalConfig]] = {
         "no-retrieval", p, use_retrieval=False, baseline=True,
         description="baseline: the model answers from the question alone, no passages"),
     "base": lambda p: EvalConfig("base", p, description="the base model, no LoRA adapter"),
+    "no-rewrite": lambda p: EvalConfig(
+        "no-rewrite", p, rewrite_follow_ups=False,
+        description="follow-up questions searched as asked, without the dialog manager's "
+                    "standalone rewrite"),
     "dense": _mode("retrieval", "dense", "dense (embedding) retrieval only"),
     "bm25": _mode("retrieval", "bm25", "BM25 keyword retrieval only"),
     "hybrid": _mode("retrieval", "hybrid", "dense + BM25 fused by weighted RRF"),

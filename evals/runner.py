@@ -2,9 +2,10 @@
 
 For each configuration the runner asks every scored turn (earlier turns of a dialog become
 history, with their gold answers), times it, and scores it. Retrieval metrics come from a
-separate search at depth ``max(10, --k)`` with the query the answerer used (``Answer.query``:
-the question itself for the default answerer, a rewritten one for a dialog manager), so they
-measure the same retrieval whether or not answers are generated. Scoring is deterministic;
+separate search at depth ``max(10, --k)`` with the query the answerer used: the question, or
+for a follow-up the dialog manager's standalone rewrite (``evals.followups``; not with the
+``no-rewrite`` configuration), so they measure the same retrieval whether or not answers are
+generated. Scoring is deterministic;
 only the timings vary between runs.
 """
 
@@ -22,6 +23,7 @@ from evals.configs import EvalConfig
 from evals.corpus import EvalCorpus, prepare_corpus
 from evals.datasets import Dataset, EvalItem, Turn
 from evals.errors import EvalDataError
+from evals.followups import standalone_query
 from evals.metrics.answers import answer_scores
 from evals.metrics.grounding import citation_counts
 from evals.metrics.labels import answer_label
@@ -147,12 +149,16 @@ class _ConfigRunner:
     def record(self, item: EvalItem, position: int) -> Record:
         turn = item.turns[position]
         gold = sorted(self.corpus.canonical(turn.gold_ids)) if turn.gold_ids is not None else None
+        query = turn.question
+        if position and self.config.rewrite_follow_ups:
+            query = standalone_query(item.turns[:position + 1], self.config.pack)
         rec = Record(self.config.name, item.id, position + 1 if item.multi_turn else None,
                      turn.question, list(turn.answers), gold, turn.answerable, turn.label,
-                     turn.question)
+                     query)
         if self.answerer is not None:
             started = time.perf_counter()
-            answer = self.answerer.answer(turn.question, _history(item.turns[:position]))
+            answer = self.answerer.answer(turn.question, _history(item.turns[:position]),
+                                          query=query)
             self._score_answer(rec, answer, time.perf_counter() - started)
         if self.retriever is not None:
             started = time.perf_counter()

@@ -15,11 +15,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from app.cli.eval_cmd import register
-from app.models import ModelRegistry
-from app.services import Runtime
-from verirag.settings import load_settings
-
 runner = CliRunner()
 
 CORPUS = [
@@ -64,19 +59,6 @@ def dataset(tmp_path: Path) -> Path:
         (folder / name).write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return folder
-
-
-@pytest.fixture
-def cli(models: ModelRegistry) -> typer.Typer:
-    """A Typer app with only ``eval``, whose runtime shares the session's models."""
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """verirag (test)"""
-
-    register(app, lambda: Runtime(load_settings(), models))
-    return app
 
 
 def _eval(cli: typer.Typer, *args: str) -> tuple[int, str]:

@@ -22,7 +22,8 @@ from app.ui.state import attempt, current_pack, job_panel, job_slot, runtime, st
 
 ICON = ":material/monitoring:"
 ACTION = "evaluate"
-PRESETS = ["pack", "dense", "bm25", "hybrid", "generate", "extractive", "no-retrieval", "base"]
+PRESETS = ["pack", "dense", "bm25", "hybrid", "generate", "extractive", "no-retrieval", "base",
+           "no-rewrite"]
 RUN_JOB = "eval"
 CHOSEN_REPORT = "eval-report"
 
