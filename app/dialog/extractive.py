@@ -1,13 +1,18 @@
-"""Extractive answers: verbatim sentences from the passages that best answer the question.
+"""Extractive answers: the sentences or table rows of the passages that best answer it.
 
 Faithful by construction, so it is a pack's choice where exact wording matters (legal) or the
 base model is small, and the fallback when a generated answer keeps no supported sentence.
-Sentences are ranked by cosine similarity to the question plus question-term coverage.
+Sentences are ranked by cosine similarity to the question plus question-term coverage. A table
+passage (Markdown rows) offers each row instead, its cells named by the header ("Indication:
+Atrial fibrillation; Target INR: 2.5"): a bare "| Atrial fibrillation | 2.5 |" does not say
+what 2.5 is. Every word still comes from the passage.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,6 +29,30 @@ MAX_CANDIDATES = 60
 
 WINDOW_TOKENS = 40
 MIN_TOKENS = 6
+_TABLE_SEPARATOR = re.compile(r"^\|(\s*:?-{3,}:?\s*\|)+$")
+_CELL_BORDER = re.compile(r"(?<!\\)\|")
+
+
+def _cells(line: str) -> list[str]:
+    inner = line.strip()[1:-1]
+    return [cell.strip().replace("\\|", "|") for cell in _CELL_BORDER.split(inner)]
+
+
+def table_rows(text: str) -> list[str] | None:
+    """A Markdown table passage's data rows, each cell named by its column; None if not one."""
+    lines = [line.strip() for line in text.strip().split("\n")]
+    if (len(lines) < 3 or not _TABLE_SEPARATOR.match(lines[1])
+            or not all(line.startswith("|") and line.endswith("|") for line in lines)):
+        return None
+    header = _cells(lines[0])
+    rows = []
+    for line in lines[2:]:
+        cells = _cells(line)
+        named = [f"{name}: {cell}" if name else cell
+                 for name, cell in zip(header, cells, strict=False) if cell]
+        if named:
+            rows.append("; ".join(named))
+    return rows
 
 
 def _windows(text: str) -> list[str]:
@@ -39,14 +68,31 @@ def _windows(text: str) -> list[str]:
     return out
 
 
-def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
+@dataclass(frozen=True)
+class Candidate:
+    """A quotable sentence or row of passage ``n``; ``context`` is what it is ranked by."""
+
+    n: int
+    text: str
+    context: str
+
+
+def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
+    out: list[Candidate] = []
     for n, p in enumerate(passages, 1):
+        rows = table_rows(p.text)
+        if rows is not None:
+            # A row is ranked with the table's caption or section ("Table 2. DOAC dose for
+            # atrial fibrillation"): "DOAC: Apixaban; ...: 5 mg" alone never mentions it.
+            title = p.heading_path[-1] if p.heading_path else ""
+            out.extend(Candidate(n, row, f"{title}: {row}" if title else row)
+                       for row in rows if not looks_like_instruction(row))
+            continue
         for start, end in split_sentences(p.text):
             for piece in _windows(p.text[start:end].strip()):
                 # a heading line ("5.1 Single-name limit") names a topic, it answers nothing
                 if len(token_spans(piece)) >= MIN_TOKENS and not looks_like_instruction(piece):
-                    out.append((n, piece))
+                    out.append(Candidate(n, piece, piece))
     return out[:MAX_CANDIDATES]
 
 
@@ -56,13 +102,13 @@ def extract(question: str, passages: Sequence[Passage], embedder: Embedder,
     if not candidates:
         return []
     qvec = embedder.embed_query(question)
-    vecs = embedder.embed_documents([s for _, s in candidates])
+    vecs = embedder.embed_documents([c.context for c in candidates])
     cos = vecs @ qvec
-    cov = np.array([coverage(question, s) for _, s in candidates])
-    rank_bonus = np.array([0.05 * (len(passages) - n) for n, _ in candidates])
+    cov = np.array([coverage(question, c.context) for c in candidates])
+    rank_bonus = np.array([0.05 * (len(passages) - c.n) for c in candidates])
     score = cos + 0.5 * cov + rank_bonus
     order = np.argsort(-score, kind="stable")[:max_sentences]
     best = float(score[order[0]])
     chosen = [i for i in order if score[i] >= best - 0.15]
-    chosen.sort(key=lambda i: (candidates[i][0], i))  # keep reading order within passages
-    return [AnswerSentence(candidates[i][1], (candidates[i][0],)) for i in chosen]
+    chosen.sort(key=lambda i: (candidates[i].n, i))  # keep reading order within passages
+    return [AnswerSentence(candidates[i].text, (candidates[i].n,)) for i in chosen]

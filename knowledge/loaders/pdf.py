@@ -4,8 +4,9 @@ A PDF stores positioned lines, not paragraphs. We rejoin wrapped lines (a line t
 sentence well short of the page's widest line closes its paragraph), drop running headers,
 footers and page numbers that repeat on most pages (they would otherwise be indexed once per
 page and pollute every heading path), and guess headings from numbering and capitalisation.
-What this leaves out: tables come through as lines of text (pypdf has no table model), and
-scanned pages have no text at all (no OCR).
+Tables are found in pypdf's layout text (``pdf_tables``) and kept as rows; a page with a
+table is read from the layout text throughout, any other page from the plain text. What this
+leaves out: tables the layout text does not show as columns, and scanned pages (no OCR).
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ import zlib
 from collections import Counter
 from pathlib import Path
 
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
 from knowledge.loaders.base import (
+    clean_rows,
     display_width,
     join_wrapped,
     library_message,
+    markdown_table,
     normalize_text,
     reaches_margin,
 )
@@ -33,6 +36,7 @@ from knowledge.loaders.headings import (
     guess_heading,
     is_numbered,
 )
+from knowledge.loaders.pdf_tables import PageTable, find_tables
 from knowledge.types import Block, BlockKind, ParsedDocument
 from verirag.errors import DocumentRejected
 
@@ -48,7 +52,11 @@ _PAGE_NUMBER = re.compile(
 )
 _EDGE_LINES = 2
 _CONTINUING = (",", "，", "、", "-", "–", "(", "（")
-Draft = tuple[BlockKind, str, int, Guess | None]
+# Layout text spaces CJK characters by their positions; a space between two is never text.
+_CJK = "\u3000-\u30ff\u3400-\u9fff\uf900-\uffef"
+_CJK_GAP = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+Line = str | PageTable
+Draft = tuple[BlockKind, str, int, Guess | None, tuple[tuple[str, ...], ...] | None]
 # Library failures on malformed files: pypdf raises its own errors, but a broken object graph
 # also surfaces as the builtins below (it indexes dicts and arrays straight from the file).
 _PDF_ERRORS = (PyPdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, zlib.error)
@@ -73,15 +81,16 @@ class PdfLoader:
         drafts: list[Draft] = []
         for number, lines in enumerate(pages, start=1):
             drafts.extend(_page_blocks(lines, number))
-        levels = iter(assign_levels([g for *_, g in drafts if g is not None]))
+        levels = iter(assign_levels([d[3] for d in drafts if d[3] is not None]))
         blocks = [
-            Block(kind, text, page=page, level=next(levels) if guess is not None else 0)
-            for kind, text, page, guess in drafts
+            Block(kind, text, page=page, level=next(levels) if guess is not None else 0,
+                  rows=rows)
+            for kind, text, page, guess, rows in drafts
         ]
         return ParsedDocument(name=name, mime=self.mime, blocks=blocks, metadata=metadata)
 
 
-def _read_pages(path: Path, name: str) -> tuple[list[list[str]], dict[str, str]]:
+def _read_pages(path: Path, name: str) -> tuple[list[list[Line]], dict[str, str]]:
     """Each page's non-empty lines, plus title and page count; library errors become reasons."""
     current = 0  # the page being read, for the error message
     try:
@@ -95,8 +104,7 @@ def _read_pages(path: Path, name: str) -> tuple[list[list[str]], dict[str, str]]
         pages = []
         for page in reader.pages:
             current += 1
-            text = normalize_text(page.extract_text() or "")
-            pages.append([" ".join(line.split()) for line in text.split("\n")])
+            pages.append(_page_lines(page))
     except DocumentRejected:
         raise
     except (FileNotDecryptedError, DependencyError) as exc:
@@ -108,33 +116,62 @@ def _read_pages(path: Path, name: str) -> tuple[list[list[str]], dict[str, str]]
     return pages, metadata
 
 
+def _page_lines(page: PageObject) -> list[Line]:
+    """The page's lines, with each table found in its layout text in place of its lines."""
+    layout = normalize_text(page.extract_text(extraction_mode="layout") or "").split("\n")
+    tables = find_tables(layout)
+    if not tables:
+        text = normalize_text(page.extract_text() or "")
+        return [" ".join(line.split()) for line in text.split("\n")]
+    out: list[Line] = []
+    starts = {table.first: table for table in tables}
+    skip_to = -1
+    for i, line in enumerate(layout):
+        if i <= skip_to:
+            continue
+        if i in starts:
+            out.append(starts[i])
+            skip_to = starts[i].last
+            continue
+        # Layout text marks vertical gaps with blank lines; plain text, which the paragraph
+        # and heading rules below were made for, has none, so they are left out.
+        if line.strip():
+            out.append(_CJK_GAP.sub("", " ".join(line.split())))
+    return out
+
+
+def _text(line: Line) -> str:
+    return line if isinstance(line, str) else ""
+
+
 def _edge_key(line: str) -> str:
     return re.sub(r"\d+", "#", line.strip().lower())
 
 
-def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
+def _drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
     """Remove page numbers and header/footer lines repeated at the edges of most pages."""
     edges = [_edge_indexes(lines) for lines in pages]
     counts: Counter[str] = Counter()
     for lines, indexes in zip(pages, edges, strict=True):
-        counts.update({_edge_key(lines[i]) for i in indexes})
+        counts.update({_edge_key(_text(lines[i])) for i in indexes})
     threshold = max(2, (len(pages) * 6 + 9) // 10)
     running = {key for key, n in counts.items() if n >= threshold}
     cleaned = []
     for lines, indexes in zip(pages, edges, strict=True):
-        keys = {i: _edge_key(lines[i]) for i in indexes}
+        keys = {i: _edge_key(_text(lines[i])) for i in indexes}
         drop = {i for i, key in keys.items() if key in running or _PAGE_NUMBER.match(key)}
         cleaned.append([line for i, line in enumerate(lines) if i not in drop])
     return cleaned
 
 
-def _edge_indexes(lines: list[str]) -> list[int]:
-    filled = [i for i, line in enumerate(lines) if line]
+def _edge_indexes(lines: list[Line]) -> list[int]:
+    filled = [i for i, line in enumerate(lines) if isinstance(line, str) and line]
     return sorted(set(filled[:_EDGE_LINES] + filled[-_EDGE_LINES:]))
 
 
-def _page_blocks(lines: list[str], page: int) -> list[Draft]:
-    """One page's lines as paragraphs, list blocks and heading candidates, in order."""
+def _page_blocks(page_lines: list[Line], page: int) -> list[Draft]:
+    """One page's lines as paragraphs, list blocks, tables and heading candidates, in order."""
+    lines = [_text(line) for line in page_lines]  # a table reads as a gap to its neighbours
     widest = max((display_width(line) for line in lines), default=0)
     out: list[Draft] = []
     items: list[list[str]] = []
@@ -144,17 +181,24 @@ def _page_blocks(lines: list[str], page: int) -> list[Draft]:
     def flush() -> None:
         nonlocal items, kind, closed
         if items:
-            out.append((kind, "\n".join(join_wrapped(item) for item in items), page, None))
+            text = "\n".join(join_wrapped(item) for item in items)
+            out.append((kind, text, page, None, None))
         items, kind, closed = [], "paragraph", False
 
     for i, line in enumerate(lines):
+        table = page_lines[i]
+        if isinstance(table, PageTable):
+            flush()
+            rows = clean_rows(table.rows)
+            out.append(("table", markdown_table(rows), page, None, rows))
+            continue
         if not line:
             flush()
             continue
         guess = _heading_at(lines, i, widest)
         if guess is not None:
             flush()
-            out.append(("heading", line, page, guess))
+            out.append(("heading", line, page, guess, None))
             continue
         if _BULLET.match(line):
             if kind != "list":
