@@ -9,7 +9,10 @@ Within a section, small paragraphs are packed together up to ``chunk_size`` toke
 ``count_tokens``); a paragraph larger than that is cut on sentence boundaries with whole
 sentences of overlap, and a single sentence larger than that is cut by tokens. Tables are
 never mixed with prose: a small one stays whole, a large one is split by rows with the header
-row repeated in every piece, so each piece can be read (and cited) on its own.
+row repeated in every piece, so each piece can be read (and cited) on its own. A table's
+caption ("Table 2. DOAC dose by creatinine clearance", ending the text just above it) is the
+last entry of its pieces' heading path: the rows alone rarely say what the table is about,
+and the path is embedded, searched and shown in the citation with them.
 
 We cut spans ourselves instead of using ``langchain_text_splitters``: its ``add_start_index``
 recovers offsets with ``str.find``, which lands on the wrong occurrence when a sentence repeats
@@ -31,6 +34,10 @@ from knowledge.types import Block, ChunkDraft, ParsedDocument
 
 _SEPARATOR = "\n\n"  # how ParsedDocument.text joins blocks
 _MARKDOWN_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+# "Table 2. DOAC dose ..." / "表 3：不良贷款情况" closing the block above a table.
+_CAPTION = re.compile(
+    r"(?:^|(?<=[.!?。！？:：])\s*)((?:(?i:table|tab\.)\s*(?:\d+(?:\.\d+)?|[A-Z])\b|"
+    r"表\s*(?:\d+|[一二三四五六七八九十]+))[.:：]?\s*[^\n]{3,160}?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ def chunk_document(doc: ParsedDocument, cfg: ChunkingConfig) -> list[ChunkDraft]
     path: tuple[str, ...] = ()
     levels: tuple[int, ...] = ()  # the heading level of each entry of ``path``
     pending: list[_Span] = []
+    previous: Block | None = None
 
     def flush() -> None:
         if pending:
@@ -59,6 +67,7 @@ def chunk_document(doc: ParsedDocument, cfg: ChunkingConfig) -> list[ChunkDraft]
     for block, start in _with_offsets(doc.blocks):
         if not block.text.strip():
             continue
+        before, previous = previous, block
         if block.kind == "heading":
             flush()
             path, levels = _descend(path, levels, block)
@@ -66,7 +75,8 @@ def chunk_document(doc: ParsedDocument, cfg: ChunkingConfig) -> list[ChunkDraft]
         span = _strip(text, start, start + len(block.text), block.page)
         if block.kind == "table":
             flush()
-            chunks.extend(_table_chunks(block, span, path, cfg))
+            caption = _caption(before)
+            chunks.extend(_table_chunks(block, span, (*path, caption) if caption else path, cfg))
         elif span.tokens > cfg.chunk_size:
             flush()
             units = list(_units(text, span, block.kind == "code", cfg))
@@ -214,6 +224,17 @@ def _table_chunks(
     if group or not chunks:
         chunks.append(draft("\n".join([*header, *group])))
     return chunks
+
+
+def _caption(block: Block | None) -> str | None:
+    """The table caption that ends ``block`` (the block just above a table), if any."""
+    if block is None or block.kind not in ("paragraph", "list"):
+        return None
+    text = block.text.strip()
+    if text.endswith((".", "。")):
+        return None  # a sentence about the table ("Table 2 gives the doses."), not its title
+    match = _CAPTION.search(text)
+    return " ".join(match.group(1).split()) if match else None
 
 
 def _table_lines(rows: Sequence[Sequence[str]]) -> list[str]:

@@ -229,6 +229,26 @@ def test_small_table_is_one_whole_chunk_apart_from_paragraphs() -> None:
     assert tab.page == 4 and tab.heading_path == ("Drugs",)
 
 
+@pytest.mark.parametrize(
+    ("above", "caption"),
+    [
+        ("Doses are reviewed yearly. Table 4. Doses by route", "Table 4. Doses by route"),
+        ("表2：常用药物剂量", "表2：常用药物剂量"),
+        ("Table 4 gives the usual adult doses.", None),  # a sentence about it, not a title
+        ("Tables are reviewed yearly", None),
+    ],
+)
+def test_a_table_caption_ends_the_heading_path_of_its_pieces(above: str,
+                                                             caption: str | None) -> None:
+    rows = [HEADER, *((f"drug{i}", f"{i} mg", "oral") for i in range(40))]
+    chunks = chunk_document(doc_of(h("Drugs"), p(above), table(rows)), CFG)
+    pieces = [c for c in chunks if c.kind == "table"]
+    assert len(pieces) > 1
+    expected = ("Drugs", caption) if caption else ("Drugs",)
+    assert all(c.heading_path == expected for c in pieces)
+    assert chunks[0].kind == "paragraph" and chunks[0].heading_path == ("Drugs",)
+
+
 def test_large_table_splits_by_rows_with_header_in_every_piece() -> None:
     rows = [HEADER, *((f"drug{i}", f"{i} mg", "oral") for i in range(40))]
     block = table(rows)
