@@ -15,7 +15,8 @@ tax in 2023?" before it is searched. The rules, in order:
 3. Any other follow-up ("what about its side effects?"): a pronoun is replaced by the most
    recent entity value (a slot with ``entity = true``) that the previous query mentioned; then
    the previous turn's topic is added: its expand-slot values and the key terms of its
-   standalone query (never of its answer) that the question lacks. When the previous turn
+   standalone query (never of its answer, nor its exclamations and filler words) that the
+   question lacks. When the previous turn
    was itself a follow-up only what it had carried counts as topic, not its own aspect, so a
    chain of follow-ups does not snowball; ``MAX_CARRIED_TERMS`` is a safety cap.
 
@@ -71,16 +72,25 @@ _EN_REPLACE_NOUN = re.compile(rf"\b(?:the|this|that)\s+(?:same\s+)?{_ENTITY_NOUN
 _ZH_REPLACE_NOUN = re.compile(
     r"(?:该|此|这个|那个|这种|那种)(?:药物|药品|药|公司|银行|行|合同|协议)|它的")
 _ZH_REPLACE = re.compile(rf"{_ZH_REPLACE_NOUN.pattern}|它|(?<![尤极])其(?![他它中余实次])")
-# Words that carry no topic in a follow-up or a correction ("no, she is 45" asks nothing new).
+# Words that carry no topic in a follow-up, a correction or the turn before: conversation
+# ("no, she is 45", "sorry, I'm in the US, give me a rate here": "I'm" leaves an "m").
 _FILLER = frozenset({
-    "also", "then", "same", "else", "instead", "again", "ok", "okay", "one", "ones", "case",
-    "please", "drug", "medicine", "medication", "company", "bank", "contract", "agreement",
+    "also", "then", "else", "instead", "again", "ok", "okay", "please",
     "nope", "actually", "meant", "mean", "sorry", "wrong",
     "correction", "said", "she", "he", "her", "him", "his", "still", "yes", "yeah", "under",
-    "regarding", "per",
+    "regarding", "per", "m", "re", "ve", "ll", "d", "s", "t", "just", "really", "course",
+    "here", "give", "tell", "know", "knew", "think", "wonder", "thanks", "thank", "great",
     "还有", "那么", "另外", "同样", "情况", "的话", "如果", "如果是", "换成", "不是", "不对",
     "错了", "我是说", "其实", "应该", "那个",
 })
+# Words that finish a reference ("the same drug", "that one") and so bring no new aspect;
+# in the turn before they may be its topic ("the employment contract"), so they are carried.
+_REFERENCE_WORDS = frozenset({
+    "same", "one", "ones", "case", "drug", "medicine", "medication", "company", "bank",
+    "contract", "agreement",
+})
+# An exclamation reacts to the last answer ("Of course I knew it!", "Great!"); it names no topic.
+_EXCLAMATION = re.compile(r"[^.!?。！？]*[!！]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
 _END_PUNCT = " \t?？。.!！"
@@ -258,7 +268,7 @@ def _carry_topic(text: str, last: Turn, state: DialogState, pack: Pack,
     stale |= {t for s in pack.slots if s.name in new
               for m in rule_matches(s, last.query) for t in key_terms(m.group(1))}
     terms = [t for t in _topic_terms(last) if t not in have and t not in stale
-             and not _covered_cjk(t, have)][:MAX_CARRIED_TERMS]
+             and t not in _FILLER and not _covered_cjk(t, have)][:MAX_CARRIED_TERMS]
     if carried:
         notes.append(f"added {_describe(carried)}")
         used += [s.name for s, _ in carried]
@@ -278,11 +288,12 @@ def _topic_terms(last: Turn) -> list[str]:
 
     For a standalone previous question that is all of it; for a previous follow-up ("what
     about its side effects?" -> "metformin side effects diabetes") only what it had carried,
-    so the aspects of a chain of follow-ups do not pile up.
+    so the aspects of a chain of follow-ups do not pile up. Exclamations are left out when the
+    rest still has key terms.
     """
     terms = key_terms(last.query)
     if _fold(last.query) == _fold(last.question):
-        return terms
+        return key_terms(_EXCLAMATION.sub(" ", last.query)) or terms
     own = set(key_terms(last.question))
     return [t for t in terms if t not in own]
 
@@ -332,6 +343,7 @@ def _aspect_terms(text: str, pack: Pack, new: dict[str, SlotValue]) -> list[str]
     covered_text += [v.value.casefold() for v in new.values()]
     covered = {t for piece in covered_text for t in key_terms(piece)}
     return [t for t in key_terms(text) if t not in covered and t not in _FILLER
+            and t not in _REFERENCE_WORDS
             and not (_CJK.search(t) and any(t in piece for piece in covered_text))]
 
 

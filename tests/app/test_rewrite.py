@@ -68,6 +68,13 @@ FOLLOW_UPS = [
      "who approves exceptions to it?",
      ["single", "concentration limit", "Northbridge Bank", "approves exceptions"],
      ["exceptions to Northbridge"]),
+    # conversation around the earlier question is not its topic
+    ("finance", ["Of course, I knew that! What is Northbridge Bank's single-name concentration "
+                 "limit?"], "who approves exceptions to it?",
+     ["concentration limit", "approves exceptions"], ["course", "knew"]),
+    ("medical", ["I'm on the cardiology ward, give me the target INR for atrial fibrillation "
+                 "here"], "and how often is it checked?",
+     ["how often is it checked", "atrial fibrillation", "target inr"], [" m ", "give", "here"]),
     ("finance", ["华信商业银行2023年实现净利润多少？"], "那2022年呢？",
      ["华信商业银行2022年实现净利润多少？"], ["2023"]),
     ("finance", ["华信商业银行2023年末的不良贷款率是多少？"], "资本充足率呢？",
