@@ -4,8 +4,10 @@ Per turn: slots are updated from the message (pack patterns first; the model onl
 value the last clarifying question asked for and the patterns missed, and only if it occurs
 literally in the message), the message is rewritten into a standalone retrieval query,
 required slots for the detected intent are checked (ask, don't guess), then the answerer
-retrieves, decides answer/refuse, generates or extracts, and verifies citations. The turn,
-the state snapshot and an audit row are stored together.
+retrieves, decides answer/refuse, generates or extracts, and verifies citations. Thanks,
+greetings and goodbyes get a polite reply and no search (``smalltalk``); such a turn keeps the
+previous query as the topic a later follow-up builds on. The turn, the state snapshot and an
+audit row are stored together.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from app.dialog.intents import clarifying_question, detect_intents, missing_requ
 from app.dialog.rewrite import Rewrite, rewrite_query, slot_filters
 from app.dialog.sessions import SessionNotFound, SessionStore
 from app.dialog.slots import ModelFallback, SlotUpdate, update_slots
+from app.dialog.smalltalk import small_talk_reply
 from app.dialog.state import DialogState, Turn
 from app.dialog.types import Answer
 from verirag.errors import VeriragError
@@ -78,6 +81,10 @@ class DialogManager:
              adapter: str | None = None) -> TurnResult:
         question = clean_question(text)
         state = self.state(session_id)
+        reply = small_talk_reply(question, question_language(question),
+                                 awaiting=bool(state.awaiting))
+        if reply is not None:
+            return self._small_talk(session_id, state, question, reply)
         fallback = self.model_fallback if state.awaiting else None
         change = update_slots(state, question, self.pack.slots, model_fallback=fallback)
         rewrite = rewrite_query(question, state, self.pack, update=change)
@@ -106,3 +113,18 @@ class DialogManager:
         turn_id = self.store.record_turn(session_id, state, answer, rewrite, model=model,
                                          adapter=used_adapter, actor=self.user or "")
         return TurnResult(session_id, turn_id, answer, rewrite, change, state)
+
+    def _small_talk(self, session_id: str, state: DialogState, question: str,
+                    reply: str) -> TurnResult:
+        """Store a small-talk turn: nothing searched, nothing cited, the topic kept."""
+        last = state.last_turn
+        rewrite = Rewrite("", "small talk: answered without a search")
+        answer = Answer(question=question, query="", decision="social", text=reply,
+                        mode="small talk")
+        # The turn's query is the previous one, so "and for rivaroxaban?" after "thanks!"
+        # still swaps into the question before it.
+        state.add_turn(Turn(state.next_index, question, last.query if last else "", "social",
+                            reply, []))
+        turn_id = self.store.record_turn(session_id, state, answer, rewrite, model="none",
+                                         adapter=None, actor=self.user or "")
+        return TurnResult(session_id, turn_id, answer, rewrite, SlotUpdate(), state)

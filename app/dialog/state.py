@@ -101,13 +101,15 @@ class DialogState:
         Whole turns are dropped oldest first to fit ``max_chars``; if even the latest turn is
         too long its answer is cut (the question is kept whole: it is what "it" refers back
         to). Clarifying and refusing turns are kept: "How old is the patient?" is what makes
-        the user's "82" intelligible.
+        the user's "82" intelligible. Small talk ("thanks" / "you're welcome") is skipped: it
+        would only take the room of a turn that says something.
         """
         if max_turns <= 0 or max_chars <= 0:
             return []
         chosen: list[Turn] = []
         used = 0
-        for turn in reversed(self.turns[-max_turns:]):
+        said = [turn for turn in self.turns if turn.decision != "social"]
+        for turn in reversed(said[-max_turns:]):
             size = len(turn.question) + len(turn.answer_text)
             if chosen and used + size > max_chars:
                 break

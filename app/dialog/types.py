@@ -7,7 +7,7 @@ from typing import Literal
 
 from knowledge.types import Passage
 
-Decision = Literal["answer", "refuse", "clarify"]
+Decision = Literal["answer", "refuse", "clarify", "social"]
 
 
 @dataclass(frozen=True)

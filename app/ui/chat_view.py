@@ -98,8 +98,9 @@ def show_turn(rt: Runtime, view: TurnView) -> None:
         show_citations(view)
         if view.disclaimer:
             st.caption(view.disclaimer)
-        show_details(view)
-        show_feedback(rt, view)
+        if view.decision != "social":  # a "you're welcome" was not searched or judged
+            show_details(view)
+            show_feedback(rt, view)
 
 
 def show_state_panel(slots: list[SlotView], last: TurnView | None) -> None:

@@ -258,6 +258,14 @@ def test_history_is_question_answer_pairs_most_recent_last_within_budget() -> No
     assert last[1]["content"].endswith("…")
 
 
+def test_history_leaves_out_small_talk() -> None:
+    state = DialogState("finance")
+    state.add_turn(Turn(1, "question 1", "question 1", "answer", "answer 1"))
+    state.add_turn(Turn(2, "Thanks!", "question 1", "social", "You're welcome."))
+    messages = state.history_messages(max_turns=1)
+    assert [m["content"] for m in messages] == ["question 1", "answer 1"]
+
+
 def test_turn_indices_must_increase() -> None:
     state = DialogState("legal")
     state.add_turn(Turn(1, "q", "q", "answer", "a"))

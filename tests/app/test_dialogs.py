@@ -90,6 +90,11 @@ def test_finance_dialog_keeps_company_and_metric(runtime: Runtime) -> None:
     limit = dm.turn(sid, "What is the single-name concentration limit?")
     assert "credit-risk-policy.pdf" in _docs(limit)
     assert "10%" in limit.answer.text
+    thanks = dm.turn(sid, "Great, thanks!")
+    assert thanks.answer.decision == "social" and not thanks.answer.sources
+    assert thanks.answer.text.startswith("You're welcome")
+    after = dm.turn(sid, "what about its CET1 ratio?")
+    assert "concentration limit" in after.rewrite.query and "CET1" in after.rewrite.query
     atm = dm.turn(sid, "What is the daily cash withdrawal limit at cash machines?")
     assert atm.answer.decision == "refuse"
     zh = dm.turn(sid, "华信商业银行2023年不良贷款率是多少？")

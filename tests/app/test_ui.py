@@ -127,6 +127,21 @@ def test_follow_up_shows_the_rewritten_query_and_the_state(chat: AppTest) -> Non
     assert any(str(who).startswith("turn 2") for who in table["set by"])
 
 
+def test_thanks_gets_a_reply_without_a_search_and_the_topic_stays(chat: AppTest) -> None:
+    chat.selectbox(key="pack").select("finance").run()
+    chat.chat_input[0].set_value("What was Northbridge Bank's profit before tax in 2023?").run()
+    chat.chat_input[0].set_value("Thanks!").run()
+    assert not chat.exception and not chat.warning
+    assert any(m.value.startswith("You're welcome") for m in chat.main.markdown)
+    details = [e for e in chat.expander if e.label == "How this answer was made"]
+    assert len(details) == 1, "the small-talk turn has no search to explain"
+    last_query = next(m.value for m in chat.sidebar.markdown if m.value.startswith(">"))
+    assert "2023" in last_query, "the sidebar keeps the last search, not the small talk"
+    chat.chat_input[0].set_value("And in 2022?").run()
+    last_query = next(m.value for m in chat.sidebar.markdown if m.value.startswith(">"))
+    assert "profit before tax" in last_query and "2022" in last_query
+
+
 def test_empty_question_is_one_clear_line(chat: AppTest) -> None:
     chat.selectbox(key="pack").select("legal").run()
     chat.chat_input[0].set_value("   \u200b").run()

@@ -29,6 +29,16 @@ def test_a_follow_up_is_searched_with_the_conversation_s_topic() -> None:
     assert standalone_query([first, own], pack) == own.question
 
 
+def test_a_thank_you_between_turns_does_not_lose_the_topic() -> None:
+    pack = load_pack("medical")
+    first = _turn("When should warfarin be stopped before a procedure?", "five days before")
+    thanks = _turn("Thank you!", "You're welcome.")
+    assert standalone_query([first, thanks], pack) == "Thank you!"
+    query = standalone_query([first, thanks, _turn("When is its INR checked?")], pack)
+    assert "warfarin" in query.lower() and "inr" in query.lower()
+    assert "thank" not in query.lower()
+
+
 def test_eval_records_the_rewritten_query_unless_told_not_to(
         cli: typer.Typer, tmp_path: Path) -> None:
     folder = tmp_path / "dialog-set"

@@ -59,7 +59,8 @@ with st.sidebar:
                  format_func=lambda sid: choices.get(sid, sid), on_change=resume,
                  placeholder=f"{len(choices)} stored" if choices else "none yet")
     ok, state = attempt(lambda: rt.sessions.load(session_id)) if session_id else (True, None)
-    show_state_panel(slot_views(state, pack) if state else [], turns[-1] if turns else None)
+    searched = next((t for t in reversed(turns) if t.decision != "social"), None)
+    show_state_panel(slot_views(state, pack) if state else [], searched)
     if session_id:
         st.caption(f"session {session_id}")
 
