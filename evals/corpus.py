@@ -28,7 +28,7 @@ from knowledge.ingest import Ingestor, IngestReport, TextDoc, iter_files, sha256
 from knowledge.kb import KnowledgeBase
 from knowledge.store import make_engine
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # bump when a loader or the chunker changes what a corpus indexes into
 CACHE_DIR = "eval-cache"
 MANIFEST = "manifest.json"
 
