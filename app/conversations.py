@@ -22,6 +22,7 @@ from app.dialog.sessions import SessionStore
 from app.dialog.state import DialogState
 from domains.pack import Pack
 from knowledge.store import ChunkRow
+from knowledge.text.language import text_language
 
 GONE = "(this passage is no longer in the knowledge base: its document was deleted)"
 
@@ -55,12 +56,18 @@ class TurnView:
 
 @dataclass(frozen=True)
 class SlotView:
-    """A dialog slot for the side panel: its value, and when and how it was set."""
+    """A dialog slot for the side panel: its value, and when and how it was set.
+
+    ``how`` is the slot value's ``rule`` / ``model`` / ``user``; the page words it in the
+    reader's language, as it picks ``description`` or ``description_zh``.
+    """
 
     name: str
     description: str
+    description_zh: str
     value: str
-    set_by: str
+    turn: int
+    how: str
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,8 @@ def from_row(row: TurnRow, texts: dict[int, str], pack: Pack) -> TurnView:
                               float(c.get("score") or 0.0),
                               texts.get(int(c["chunk_id"]), GONE))
                  for c in row.citations or []]
-    disclaimer = pack.disclaimer if pack.disclaimer_required and row.decision == "answer" else ""
+    disclaimer = (pack.disclaimer_for(text_language(row.question))
+                  if pack.disclaimer_required and row.decision == "answer" else "")
     return TurnView(
         turn_id=row.id, question=row.question, decision=row.decision, mode=row.mode,
         answer=row.answer, citations=citations, removed=list(row.removed_sentences or []),
@@ -130,17 +138,20 @@ def load_turns(store: SessionStore, engine: Engine, session_id: str, pack: Pack)
 
 def _short(description: str) -> str:
     """"fiscal year or period, e.g. 2023, FY2022" -> "fiscal year or period" (a narrow panel)."""
-    return re.split(r"[,;(]| e\.g\.", description, maxsplit=1)[0].strip() or description
+    return re.split(r"[,;(，；（]| e\.g\.", description, maxsplit=1)[0].strip() or description
 
 
 def slot_views(state: DialogState, pack: Pack) -> list[SlotView]:
     """The slots of a conversation for the side panel, in the pack's slot order."""
-    described = {s.name: s.description for s in pack.slots}
+    slots = {s.name: s for s in pack.slots}
     order = {s.name: i for i, s in enumerate(pack.slots)}
-    how = {"rule": "pack rule", "model": "model, from your words", "user": "you"}
-    return [SlotView(name, _short(described.get(name, name)), v.value,
-                     f"turn {v.turn} · {how.get(v.how, v.how)}")
-            for name, v in sorted(state.slots.items(), key=lambda kv: order.get(kv[0], 99))]
+    views = []
+    for name, v in sorted(state.slots.items(), key=lambda kv: order.get(kv[0], 99)):
+        slot = slots.get(name)
+        english = _short(slot.description) if slot else name
+        chinese = _short(slot.description_zh) if slot and slot.description_zh else english
+        views.append(SlotView(name, english, chinese, v.value, v.turn, v.how))
+    return views
 
 
 def session_choices(store: SessionStore, pack: str, user: str | None = None,

@@ -180,12 +180,15 @@ class Pack(_Strict):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     title: str
+    title_zh: str = ""
     languages: list[Literal["en", "zh"]] = Field(min_length=1)
     description: str = ""
+    description_zh: str = ""
     system_prompt: str = Field(min_length=10)
     refusal_message: str = Field(min_length=5)
     refusal_message_zh: str = ""
     disclaimer: str = ""
+    disclaimer_zh: str = ""
     disclaimer_required: bool = False
     blocked_terms: list[str] = Field(default_factory=list)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
@@ -215,10 +218,23 @@ class Pack(_Strict):
     def docs_dir(self) -> Path:
         return self.root / "docs"
 
+    # The ``_zh`` fields are what a Chinese reader sees (the question's language for an
+    # answer's refusal and disclaimer, the UI language for titles); English where one is empty.
     def refusal_for(self, language: str) -> str:
-        return self.refusal_message_zh if language == "zh" and self.refusal_message_zh else (
-            self.refusal_message
-        )
+        return _in(language, self.refusal_message, self.refusal_message_zh)
+
+    def disclaimer_for(self, language: str) -> str:
+        return _in(language, self.disclaimer, self.disclaimer_zh)
+
+    def title_for(self, language: str) -> str:
+        return _in(language, self.title, self.title_zh)
+
+    def description_for(self, language: str) -> str:
+        return _in(language, self.description, self.description_zh)
+
+
+def _in(language: str, english: str, chinese: str) -> str:
+    return chinese if language == "zh" and chinese else english
 
 
 def bundled_packs_dir() -> Path:

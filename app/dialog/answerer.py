@@ -125,4 +125,4 @@ class Answerer:
             self._refuse(answer, self.pack.refusal_for(question_language(answer.question)))
             return
         if self.pack.disclaimer_required and self.pack.disclaimer:
-            answer.disclaimer = self.pack.disclaimer
+            answer.disclaimer = self.pack.disclaimer_for(question_language(answer.question))

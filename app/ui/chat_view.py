@@ -10,6 +10,7 @@ import streamlit as st
 
 from app.conversations import SlotView, TurnView
 from app.services import Runtime
+from app.ui.i18n import language, tr
 from verirag.errors import VeriragError
 
 _TO_WIDGET = {1: 1, -1: 0}  # stored verdict -> st.feedback("thumbs") index (0 = down, 1 = up)
@@ -29,7 +30,8 @@ def show_answer(view: TurnView) -> None:
     else:
         st.markdown(escape_md(view.answer))
     if view.removed:
-        st.caption(f"{len(view.removed)} sentence(s) removed: no passage supports them.")
+        st.caption(tr("{n} sentence(s) removed: no passage supports them.",
+                      n=len(view.removed)))
 
 
 def show_citations(view: TurnView) -> None:
@@ -37,20 +39,21 @@ def show_citations(view: TurnView) -> None:
     for c in view.citations:
         label = f"[{c.n}] {c.doc_name}" + (f" — {c.location}" if c.location else "")
         with st.expander(label, icon=":material/format_quote:"):
-            st.caption(f"document **{escape_md(c.doc_name)}**"
+            st.caption(tr("document **{name}**", name=escape_md(c.doc_name))
                        + (f" · {escape_md(c.location)}" if c.location else "")
-                       + f" · retrieval score {c.score:.3f}")
+                       + " · " + tr("retrieval score {score}", score=f"{c.score:.3f}"))
             st.text(c.text)
 
 
 def show_details(view: TurnView) -> None:
-    with st.expander("How this answer was made", icon=":material/info:"):
-        lines = [f"searched for: {view.query}"]
+    with st.expander(tr("How this answer was made"), icon=":material/info:"):
+        lines = [tr("searched for: {query}", query=view.query)]
         if view.rewrite_reason:
-            lines.append(f"why: {view.rewrite_reason}")
+            lines.append(tr("why: {reason}", reason=view.rewrite_reason))
         if view.slots_changed:
-            lines.append(f"slots this turn: {view.slots_changed}")
-        lines.append(f"decision: {view.decision} · mode: {view.mode}")
+            lines.append(tr("slots this turn: {slots}", slots=view.slots_changed))
+        lines.append(tr("decision: {decision} · mode: {mode}", decision=view.decision,
+                        mode=view.mode))
         st.text("\n".join(lines))
         if view.timings:
             st.caption(view.timings)
@@ -80,14 +83,15 @@ def show_feedback(rt: Runtime, view: TurnView) -> None:
     with left:
         st.feedback("thumbs", key=key, on_change=_save_feedback, args=(rt, view.turn_id))
     with right:
-        st.text_input("Comment (optional)", key=f"fbc-{view.turn_id}",
-                      placeholder="What was wrong or missing? (optional, saved with the turn)",
+        st.text_input(tr("Comment (optional)"), key=f"fbc-{view.turn_id}",
+                      placeholder=tr("What was wrong or missing? (optional, saved with the "
+                                     "turn)"),
                       label_visibility="collapsed", on_change=_save_feedback,
                       args=(rt, view.turn_id))
     if error := st.session_state.pop(f"fberr-{view.turn_id}", None):
         st.error(error, icon=":material/error:")
     elif st.session_state.pop(f"fbok-{view.turn_id}", False):
-        st.caption("Feedback saved with this answer — thank you.")
+        st.caption(tr("Feedback saved with this answer — thank you."))
 
 
 def show_turn(rt: Runtime, view: TurnView) -> None:
@@ -103,17 +107,24 @@ def show_turn(rt: Runtime, view: TurnView) -> None:
             show_feedback(rt, view)
 
 
+def _set_by(slot: SlotView) -> str:
+    how = {"rule": tr("pack rule"), "model": tr("model, from your words"), "user": tr("you")}
+    return tr("turn {n} · {how}", n=slot.turn, how=how.get(slot.how, slot.how))
+
+
 def show_state_panel(slots: list[SlotView], last: TurnView | None) -> None:
     """The sidebar: what the conversation remembers, who set it, and the last search query."""
-    st.subheader("What verirag understood")
+    st.subheader(tr("What verirag understood"))
     if slots:
-        st.table({"slot": [s.description for s in slots], "value": [s.value for s in slots],
-                  "set by": [s.set_by for s in slots]}, hide_index=True)
+        zh = language() == "zh"
+        st.table({tr("slot"): [s.description_zh if zh else s.description for s in slots],
+                  tr("value"): [s.value for s in slots],
+                  tr("set by"): [_set_by(s) for s in slots]}, hide_index=True)
     else:
-        st.caption("Nothing yet: details you mention (a drug, a company, a contract) appear "
-                   "here, with the turn that set them.")
+        st.caption(tr("Nothing yet: details you mention (a drug, a company, a contract) appear "
+                      "here, with the turn that set them."))
     if last is not None:
-        st.markdown("**Last search query**")
+        st.markdown(f"**{tr('Last search query')}**")
         st.markdown(f"> {escape_md(last.query)}")
         if last.rewrite_reason:
             st.caption(last.rewrite_reason)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from app.auth.principal import Principal
 from app.services import Runtime
+from app.ui.i18n import language_picker, tr
 from verirag.errors import AuthError, VeriragError
 
 PRINCIPAL_KEY = "principal"
@@ -24,12 +25,12 @@ def signed_in(rt: Runtime) -> Principal | None:
     if who is None:
         return None
     if who.expired(rt.settings.session_minutes):
-        sign_out("Your session expired; please sign in again.")
+        sign_out(tr("Your session expired; please sign in again."))
         return None
     try:
         fresh = replace(rt.users.principal(who.name), signed_in_at=who.signed_in_at)
     except VeriragError:
-        sign_out("Your account is no longer active.")
+        sign_out(tr("Your account is no longer active."))
         return None
     st.session_state[PRINCIPAL_KEY] = fresh
     return fresh
@@ -50,17 +51,18 @@ def sign_out(notice: str = "") -> None:
 
 
 def login_page(rt: Runtime) -> None:
+    language_picker()
     st.title("verirag")
-    st.caption("Grounded, cited answers from your institution's documents.")
+    st.caption(tr("Grounded, cited answers from your institution's documents."))
     if notice := st.session_state.pop(_NOTICE_KEY, None):
         st.info(notice, icon=":material/info:")
     if rt.users.is_empty():
-        st.warning("No users yet. Create the first administrator on the server with "
-                   "`verirag users add NAME --admin`.", icon=":material/person_add:")
+        st.warning(tr("No users yet. Create the first administrator on the server with "
+                      "`verirag users add NAME --admin`."), icon=":material/person_add:")
     with st.form("login"):
-        name = st.text_input("User name")
-        password = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Sign in", type="primary")
+        name = st.text_input(tr("User name"))
+        password = st.text_input(tr("Password"), type="password")
+        submitted = st.form_submit_button(tr("Sign in"), type="primary")
     if submitted:
         try:
             st.session_state[PRINCIPAL_KEY] = rt.users.authenticate(name.strip(), password)
@@ -72,9 +74,9 @@ def login_page(rt: Runtime) -> None:
 
 def account_box(rt: Runtime, who: Principal, pack: str) -> None:
     """Sidebar: who is signed in, their role here, and the way out."""
-    role = who.role(pack) or "no role"
-    st.caption(f"Signed in as **{who.name}** · {role}")
-    if st.button("Sign out", icon=":material/logout:", key="sign-out"):
+    role = who.role(pack) or tr("no role")
+    st.caption(tr("Signed in as **{name}** · {role}", name=who.name, role=role))
+    if st.button(tr("Sign out"), icon=":material/logout:", key="sign-out"):
         rt.audit.record(who.name, "logout")
-        sign_out("Signed out.")
+        sign_out(tr("Signed out."))
         st.rerun()

@@ -16,6 +16,7 @@ import logging
 
 import streamlit as st
 
+from app.ui.i18n import language, language_picker, tr
 from app.ui.login import account_box, login_page, signed_in
 from app.ui.navigation import discover_pages
 from app.ui.state import PACK_KEY, runtime
@@ -27,25 +28,30 @@ st.set_page_config(page_title="verirag", page_icon=":material/menu_book:", layou
 rt = runtime()
 who = signed_in(rt)
 if who is None:
-    st.navigation([st.Page(lambda: login_page(rt), title="Sign in", icon=":material/login:",
-                           url_path="sign-in")]).run()
+    st.navigation([st.Page(lambda: login_page(rt), title=tr("Sign in"),
+                           icon=":material/login:", url_path="sign-in")]).run()
     st.stop()
 
 names = who.packs(rt.pack_names())
 if not names:
     with st.sidebar:
+        language_picker()
         account_box(rt, who, "")
-    st.warning(f"{who.name} holds no role on any pack yet; ask an administrator "
-               f"(`verirag users grant {who.name} PACK viewer`).", icon=":material/lock:")
+    st.warning(tr("{name} holds no role on any pack yet; ask an administrator "
+                  "(`verirag users grant {name} PACK viewer`).", name=who.name),
+               icon=":material/lock:")
     st.stop()
 if st.session_state.get(PACK_KEY) not in names:
     wanted = st.query_params.get("pack")
     st.session_state[PACK_KEY] = wanted if wanted in names else names[0]
 page = st.navigation(discover_pages(who, st.session_state[PACK_KEY]))
 with st.sidebar:
-    st.selectbox("Domain pack", names, key=PACK_KEY, format_func=lambda n: rt.pack(n).title,
-                 help="Every page works on this pack's knowledge base.")
-    st.caption(rt.pack(st.session_state[PACK_KEY]).description)
+    language_picker()
+    lang = language()  # bound now: a format function may be called outside this run
+    st.selectbox(tr("Domain pack"), names, key=PACK_KEY,
+                 format_func=lambda n: rt.pack(n).title_for(lang),
+                 help=tr("Every page works on this pack's knowledge base."))
+    st.caption(rt.pack(st.session_state[PACK_KEY]).description_for(lang))
     account_box(rt, who, st.session_state[PACK_KEY])
 st.query_params["pack"] = st.session_state[PACK_KEY]
 
@@ -55,5 +61,5 @@ except VeriragError as exc:  # what the page did not handle itself: still one li
     st.error(str(exc), icon=":material/error:")
 except Exception as exc:  # a bug: one line here, the traceback in the server log
     log.exception("page %s failed", page.title)
-    st.error(f"Something went wrong ({type(exc).__name__}: {exc}); the details are in the "
-             "server log.", icon=":material/error:")
+    st.error(tr("Something went wrong ({kind}: {error}); the details are in the server log.",
+                kind=type(exc).__name__, error=exc), icon=":material/error:")

@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.auth.principal import Principal
+from app.ui.i18n import tr
 
 PAGES_DIR = Path(__file__).resolve().parent / "views"
 DEFAULT_ICON = ":material/article:"
@@ -47,6 +48,6 @@ def visible_pages(who: Principal, pack: str) -> list[PageFile]:
 
 
 def discover_pages(who: Principal, pack: str) -> list[st.Page]:
-    return [st.Page(f.path, title=f.title, icon=f.icon, default=i == 0,
+    return [st.Page(f.path, title=tr(f.title), icon=f.icon, default=i == 0,
                     url_path=f.title.lower().replace(" ", "-"))
             for i, f in enumerate(visible_pages(who, pack))]

@@ -14,6 +14,7 @@ import streamlit as st
 
 from app.jobs import Job, JobBoard
 from app.services import Runtime
+from app.ui.i18n import tr
 from verirag.errors import VeriragError
 
 PACK_KEY = "pack"
@@ -54,9 +55,9 @@ def ensure_ready(rt: Runtime) -> None:
     """Index the bundled sample packs on first run, showing progress instead of freezing."""
     if st.session_state.get("verirag_ready"):
         return
-    with st.status("Preparing knowledge bases…", expanded=False) as status:
+    with st.status(tr("Preparing knowledge bases…"), expanded=False) as status:
         rt.ensure_bundled_indexed(status=lambda msg: status.update(label=msg))
-        status.update(label="Knowledge bases ready", state="complete")
+        status.update(label=tr("Knowledge bases ready"), state="complete")
     st.session_state["verirag_ready"] = True
 
 
@@ -94,9 +95,10 @@ def show_job(job: Job) -> None:
     p = job.progress
     if job.running:
         counts = f" ({p.done}/{p.total})" if p.total else ""
-        st.progress(p.fraction, text=f"{job.label}: {p.text or 'starting'}{counts}")
+        st.progress(p.fraction, text=f"{job.label}: {p.text or tr('starting')}{counts}")
     elif job.error:
-        st.error(f"{job.label} failed: {job.error}", icon=":material/error:")
+        st.error(tr("{label} failed: {error}", label=job.label, error=job.error),
+                 icon=":material/error:")
 
 
 def job_panel(key: str, show_result: Callable[[Job], None]) -> None:

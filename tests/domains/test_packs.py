@@ -43,6 +43,22 @@ def test_a_new_domain_is_a_folder_not_code(tmp_path: Path) -> None:
     assert pack.retrieval.top_k == 4
 
 
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_packs_speak_to_chinese_readers_in_chinese(name: str) -> None:
+    pack = load_pack(name)
+    for text in (pack.title_for("zh"), pack.description_for("zh"), pack.refusal_for("zh"),
+                 pack.disclaimer_for("zh")):
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in text), text
+    assert pack.title_for("en") == pack.title and pack.disclaimer_for("en") == pack.disclaimer
+
+
+def test_a_pack_without_chinese_texts_shows_english(tmp_path: Path) -> None:
+    _write_pack(tmp_path, "")
+    pack = load_pack("insurance", [tmp_path])
+    assert pack.title_for("zh") == "Insurance"
+    assert pack.refusal_for("zh") == pack.refusal_message
+
+
 @pytest.mark.parametrize(("extra", "field", "value"), [
     ("[retrieval]\ntop_k = 0\n", "retrieval.top_k", "0"),
     ("[generation]\nmode = \"creative\"\n", "generation.mode", "'creative'"),

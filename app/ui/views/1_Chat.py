@@ -11,6 +11,7 @@ import streamlit as st
 
 from app.conversations import TurnView, from_result, load_turns, session_choices, slot_views
 from app.ui.chat_view import escape_md, show_state_panel, show_turn
+from app.ui.i18n import language, tr
 from app.ui.login import current_user
 from app.ui.state import attempt, current_pack, ensure_ready, runtime
 
@@ -23,6 +24,7 @@ if not attempt(lambda: ensure_ready(rt))[0]:
     st.stop()
 pack_name = current_pack()
 pack = rt.pack(pack_name)
+title = pack.title_for(language())  # in the reader's language
 SESSION = f"session-{pack_name}"
 TURNS = f"turns-{pack_name}"
 RESUME = f"resume-{pack_name}"
@@ -40,7 +42,7 @@ def resume() -> None:
     if not chosen:
         return
     if rt.sessions.owner(chosen) != who.name:  # ids are unguessable, but never trust them
-        st.error("That conversation is not yours.", icon=":material/lock:")
+        st.error(tr("That conversation is not yours."), icon=":material/lock:")
         return
     ok, turns = attempt(lambda: load_turns(rt.sessions, rt.engine, chosen, pack))
     if ok:
@@ -52,28 +54,28 @@ turns: list[TurnView] = st.session_state.setdefault(TURNS, [])
 session_id: str | None = st.session_state.get(SESSION)
 
 with st.sidebar:
-    st.button("New conversation", icon=":material/add_comment:", on_click=new_conversation,
+    st.button(tr("New conversation"), icon=":material/add_comment:", on_click=new_conversation,
               width="stretch", key="new-conversation")
     choices = {c.id: c.label for c in session_choices(rt.sessions, pack_name, who.name)}
-    st.selectbox("Resume a past conversation", list(choices), index=None, key=RESUME,
+    st.selectbox(tr("Resume a past conversation"), list(choices), index=None, key=RESUME,
                  format_func=lambda sid: choices.get(sid, sid), on_change=resume,
-                 placeholder=f"{len(choices)} stored" if choices else "none yet")
+                 placeholder=tr("{n} stored", n=len(choices)) if choices else tr("none yet"))
     ok, state = attempt(lambda: rt.sessions.load(session_id)) if session_id else (True, None)
     searched = next((t for t in reversed(turns) if t.decision != "social"), None)
     show_state_panel(slot_views(state, pack) if state else [], searched)
     if session_id:
-        st.caption(f"session {session_id}")
+        st.caption(tr("session {id}", id=session_id))
 
-st.header(f"{pack.title} assistant")
+st.header(tr("{title} assistant", title=title))
 if pack.disclaimer:
-    st.caption(f":material/gavel: {escape_md(pack.disclaimer)}")
+    st.caption(f":material/gavel: {escape_md(pack.disclaimer_for(language()))}")
 if not turns:
-    st.caption("Answers come only from this pack's documents; every sentence cites its "
-               "source [n]. Ask in English or 中文.")
+    st.caption(tr("Answers come only from this pack's documents; every sentence cites its "
+                  "source [n]. Ask in English or 中文."))
 for view in turns:
     show_turn(rt, view)
 
-if question := st.chat_input("Ask about your documents (English or 中文)"):
+if question := st.chat_input(tr("Ask about your documents (English or 中文)")):
     with st.chat_message("user"):
         st.text(question)
     with st.chat_message("assistant"):
@@ -90,8 +92,9 @@ if question := st.chat_input("Ask about your documents (English or 中文)"):
             st.session_state[SESSION] = sid
             return from_result(manager.turn(sid, question, on_token=on_token))
 
-        with st.spinner("Searching the documents…" if turns or pack.generation.mode != "generate"
-                        else "Loading the model and searching the documents…"):
+        with st.spinner(tr("Searching the documents…") if turns
+                        or pack.generation.mode != "generate"
+                        else tr("Loading the model and searching the documents…")):
             ok, view = attempt(ask, placeholder)
         if ok:
             turns.append(view)

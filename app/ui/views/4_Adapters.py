@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from app.jobs import Job
+from app.ui.i18n import language, tr
 from app.ui.login import current_user
 from app.ui.state import attempt, current_pack, job_panel, job_slot, runtime, start_job
 
@@ -23,6 +24,7 @@ rt = runtime()
 who = current_user()
 pack_name = current_pack()
 pack = rt.pack(pack_name)
+title = pack.title_for(language())  # in the reader's language
 TRAIN_JOB = f"finetune-{pack_name}"
 
 
@@ -32,17 +34,17 @@ def registry() -> Any:
     return AdapterRegistry(rt.settings.home, pack_name)
 
 
-st.header(f"{pack.title} adapters")
+st.header(tr("{title} adapters", title=title))
 if pack.models.adapter:
-    st.info(f"pack.toml pins the adapter '{pack.models.adapter}': it is served whatever is "
-            "activated here.", icon=":material/push_pin:")
+    st.info(tr("pack.toml pins the adapter '{name}': it is served whatever is activated here.",
+               name=pack.models.adapter), icon=":material/push_pin:")
 if pack.generation.mode != "generate":
-    st.caption("This pack answers extractively (quoted sentences), so no adapter is used for "
-               "its answers; adapters still serve evaluations that compare generation.")
+    st.caption(tr("This pack answers extractively (quoted sentences), so no adapter is used "
+                  "for its answers; adapters still serve evaluations that compare generation."))
 
 ok, entries = attempt(lambda: registry().entries())
 if ok and not entries:
-    st.info("No adapters yet: the pack serves the base model. Train one below.",
+    st.info(tr("No adapters yet: the pack serves the base model. Train one below."),
             icon=":material/info:")
 if ok and entries:
     def metric(e: Any, key: str) -> str:
@@ -50,51 +52,52 @@ if ok and entries:
         return f"{value:.4f}" if isinstance(value, float) else "—"
 
     st.dataframe({
-        "adapter": [e.name for e in entries],
-        "served": ["yes" if e.active else "" for e in entries],
-        "created": [e.created_at[:16].replace("T", " ") for e in entries],
-        "eval loss before": [metric(e, "eval_loss_initial") for e in entries],
-        "eval loss after": [metric(e, "eval_loss") for e in entries],
+        tr("adapter"): [e.name for e in entries],
+        tr("served"): [tr("yes") if e.active else "" for e in entries],
+        tr("created"): [e.created_at[:16].replace("T", " ") for e in entries],
+        tr("eval loss before"): [metric(e, "eval_loss_initial") for e in entries],
+        tr("eval loss after"): [metric(e, "eval_loss") for e in entries],
         "rank / alpha": [f"{e.meta.hyperparameters.get('r', '?')} / "
                          f"{e.meta.hyperparameters.get('alpha', '?')}" if e.meta else "—"
                          for e in entries],
-        "base": [e.meta.base_model if e.meta else "?" for e in entries],
+        tr("base"): [e.meta.base_model if e.meta else "?" for e in entries],
     }, hide_index=True, width="stretch")
     names = [e.name for e in entries]
-    chosen = st.selectbox("Adapter", names, key=f"adapter-{pack_name}")
+    chosen = st.selectbox(tr("Adapter"), names, key=f"adapter-{pack_name}")
     a, b, c, d = st.columns(4)
 
     def act(label: str, op: Any) -> None:
         done, _ = attempt(op)
         if done:
             rt.audit.record(who.name, "adapter", pack_name, op=label, adapter=chosen)
-            st.session_state[f"adapter-msg-{pack_name}"] = f"{label}: done"
+            st.session_state[f"adapter-msg-{pack_name}"] = tr("{op}: done", op=label)
             st.rerun()
 
-    if a.button("Serve this adapter", type="primary", key="activate"):
+    if a.button(tr("Serve this adapter"), type="primary", key="activate"):
         act("activate", lambda: registry().activate(chosen))
-    if b.button("Roll back", key="rollback", help="Serve the previously served adapter."):
+    if b.button(tr("Roll back"), key="rollback", help=tr("Serve the previously served adapter.")):
         act("rollback", lambda: registry().rollback())
-    if c.button("Serve the base model", key="deactivate"):
+    if c.button(tr("Serve the base model"), key="deactivate"):
         act("deactivate", lambda: registry().deactivate())
-    if d.button("Delete", key="delete-adapter", help="Not the one being served."):
+    if d.button(tr("Delete"), key="delete-adapter", help=tr("Not the one being served.")):
         act("delete", lambda: registry().delete(chosen))
     if msg := st.session_state.pop(f"adapter-msg-{pack_name}", None):
         st.success(msg, icon=":material/check:")
 
-st.subheader("Train on the pack's bundled data")
+st.subheader(tr("Train on the pack's bundled data"))
 bundled = pack.root / "finetune" / "train.jsonl"
 if not bundled.is_file():
-    st.caption(f"This pack has no {bundled.relative_to(pack.root)}; use `verirag finetune "
-               f"{pack_name} --data FILE` or `verirag finetune make-data {pack_name}`.")
+    st.caption(tr("This pack has no {file}; use `verirag finetune {pack} --data FILE` or "
+                  "`verirag finetune make-data {pack}`.", file=bundled.relative_to(pack.root),
+                  pack=pack_name))
 else:
     c1, c2, c3 = st.columns(3)
-    epochs = c1.number_input("Epochs", 1, 20, int(pack.lora.epochs), key="ft-epochs")
-    max_steps = c2.number_input("Stop after N updates (0: all)", 0, 100_000, 0,
+    epochs = c1.number_input(tr("Epochs"), 1, 20, int(pack.lora.epochs), key="ft-epochs")
+    max_steps = c2.number_input(tr("Stop after N updates (0: all)"), 0, 100_000, 0,
                                 key="ft-steps")
-    activate = c3.toggle("Serve it when done", value=False, key="ft-activate")
+    activate = c3.toggle(tr("Serve it when done"), value=False, key="ft-activate")
     busy = bool((j := job_slot(TRAIN_JOB)) and j.running)
-    if st.button("Start training", icon=":material/model_training:", disabled=busy,
+    if st.button(tr("Start training"), icon=":material/model_training:", disabled=busy,
                  key="ft-start"):
         overrides = {"epochs": int(epochs), "max_steps": int(max_steps) or None}
 
@@ -112,17 +115,18 @@ else:
                             metrics=run.result.metrics)
             return run.name
 
-        start_job(TRAIN_JOB, "finetune", f"Training a {pack.title} adapter", work)
+        start_job(TRAIN_JOB, "finetune", tr("Training a {title} adapter", title=title),
+                  work)
         st.rerun()
 
     @st.fragment(run_every=2.0 if busy else None)
     def live_loss() -> None:
         job = job_slot(TRAIN_JOB)
         if job is not None and job.series:
-            st.caption(f"training loss per update ({len(job.series)} so far)")
+            st.caption(tr("training loss per update ({n} so far)", n=len(job.series)))
             st.line_chart({"loss": job.series}, height=220)
 
     live_loss()
     job_panel(TRAIN_JOB, lambda job: st.success(
-        f"Saved adapter {job.result}" + (" — now served." if activate else
-                                         "; serve it above when you are satisfied.")))
+        tr("Saved adapter {name} — now served.", name=job.result) if activate else
+        tr("Saved adapter {name}; serve it above when you are satisfied.", name=job.result)))

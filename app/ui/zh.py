@@ -1,0 +1,244 @@
+"""Chinese for the app's own words, keyed by the English text (see ``app.ui.i18n``).
+
+Terms follow what Chinese hospitals, banks and law firms say: 知识库 (knowledge base), 段落
+(passage), 引用 (citation), 适配器 (adapter), 审计日志 (audit log). Placeholders in braces must
+match the English key's; a test holds every ``tr("...")`` in ``app/ui`` to an entry here.
+"""
+
+from __future__ import annotations
+
+ZH: dict[str, str] = {
+    # pages (file names in app/ui/views)
+    "Chat": "对话",
+    "Documents": "文档",
+    "Evaluation": "评测",
+    "Adapters": "适配器",
+    "Audit": "审计",
+    # entry script, sign-in, sidebar
+    "Domain pack": "领域包",
+    "Every page works on this pack's knowledge base.": "每个页面都使用该领域包的知识库。",
+    "{name} holds no role on any pack yet; ask an administrator "
+    "(`verirag users grant {name} PACK viewer`).":
+        "{name} 尚未获得任何领域包的角色；"
+        "请联系管理员（`verirag users grant {name} PACK viewer`）。",
+    "Something went wrong ({kind}: {error}); the details are in the server log.":
+        "出现错误（{kind}: {error}）；详情见服务器日志。",
+    "Sign in": "登录",
+    "Grounded, cited answers from your institution's documents.":
+        "基于本机构文档、注明出处的回答。",
+    "No users yet. Create the first administrator on the server with "
+    "`verirag users add NAME --admin`.":
+        "尚无用户。请在服务器上用 `verirag users add NAME --admin` 创建第一个管理员。",
+    "User name": "用户名",
+    "Password": "密码",
+    "no role": "无角色",
+    "Signed in as **{name}** · {role}": "已登录：**{name}** · {role}",
+    "Sign out": "退出登录",
+    "Signed out.": "已退出登录。",
+    "Your session expired; please sign in again.": "会话已过期，请重新登录。",
+    "Your account is no longer active.": "您的账户已停用。",
+    # shared: first-run indexing, background jobs
+    "Preparing knowledge bases…": "正在准备知识库…",
+    "Knowledge bases ready": "知识库已就绪",
+    "{label} failed: {error}": "{label}失败：{error}",
+    "starting": "正在开始",
+    # chat
+    "{title} assistant": "{title}助手",
+    "New conversation": "新对话",
+    "Resume a past conversation": "继续以往的对话",
+    "{n} stored": "已保存 {n} 个",
+    "none yet": "暂无",
+    "session {id}": "会话 {id}",
+    "That conversation is not yours.": "该对话不属于您。",
+    "Answers come only from this pack's documents; every sentence cites its source [n]. "
+    "Ask in English or 中文.":
+        "回答只来自该领域包的文档，每句话都以 [n] 注明出处。可用中文或英文提问。",
+    "Ask about your documents (English or 中文)": "就文档提问（中文或 English）",
+    "Searching the documents…": "正在检索文档…",
+    "Loading the model and searching the documents…": "正在加载模型并检索文档…",
+    "{n} sentence(s) removed: no passage supports them.": "已删除 {n} 句：没有段落支持。",
+    "document **{name}**": "文档 **{name}**",
+    "retrieval score {score}": "检索得分 {score}",
+    "How this answer was made": "回答是如何得出的",
+    "searched for: {query}": "检索语句：{query}",
+    "why: {reason}": "原因：{reason}",
+    "slots this turn: {slots}": "本轮槽位：{slots}",
+    "decision: {decision} · mode: {mode}": "决定：{decision} · 方式：{mode}",
+    "Comment (optional)": "评论（可选）",
+    "What was wrong or missing? (optional, saved with the turn)":
+        "哪里有误或遗漏？（可选，随本轮保存）",
+    "Feedback saved with this answer — thank you.": "反馈已随该回答保存，谢谢。",
+    "What verirag understood": "verirag 的理解",
+    "slot": "槽位",
+    "value": "值",
+    "set by": "来源",
+    "turn {n} · {how}": "第 {n} 轮 · {how}",
+    "pack rule": "领域包规则",
+    "model, from your words": "模型（取自您的原话）",
+    "you": "您",
+    "Nothing yet: details you mention (a drug, a company, a contract) appear here, with the "
+    "turn that set them.":
+        "暂无：您提到的信息（药物、公司、合同）会显示在这里，并注明由哪一轮设定。",
+    "Last search query": "最近的检索语句",
+    # documents
+    "{title} documents": "{title}文档",
+    "Passages": "段落",
+    "Vectors": "向量",
+    "Revision": "版本号",
+    "Upload": "上传",
+    "Files to index": "要索引的文件",
+    "PDF, DOCX, HTML, Markdown, TXT, CSV, XLSX; Chinese and English. Identical content is "
+    "indexed once; a file with the same name replaces the older version.":
+        "支持 PDF、DOCX、HTML、Markdown、TXT、CSV、XLSX，中英文均可。内容相同的文件只索引一次；"
+        "同名文件会替换旧版本。",
+    "Tags (optional, comma-separated)": "标签（可选，用逗号分隔）",
+    "e.g. policy, 2024": "例如：制度, 2024",
+    "Access labels (optional, comma-separated)": "访问标记（可选，用逗号分隔）",
+    "e.g. restricted": "例如：restricted",
+    "Only users cleared for every label of a document can retrieve or see it.":
+        "只有获准访问文档全部标记的用户才能检索或看到它。",
+    "Index {n} file(s)": "索引 {n} 个文件",
+    "reading": "正在读取",
+    "Indexing {n} file(s)": "正在索引 {n} 个文件",
+    "indexed": "已索引",
+    "indexed (new version replaces the old)": "已索引（新版本替换旧版本）",
+    "duplicate (not indexed again)": "重复（不再索引）",
+    "rejected": "已拒绝",
+    "file": "文件",
+    "result": "结果",
+    "passages": "段落数",
+    "reason": "原因",
+    "In the knowledge base": "知识库中的文档",
+    "{n} more document(s) carry access labels you are not cleared for.":
+        "另有 {n} 个文档带有您无权访问的标记。",
+    "No documents yet: upload some above (or run `verirag setup` for the samples).":
+        "尚无文档：请在上方上传（或运行 `verirag setup` 载入示例）。",
+    "name": "名称",
+    "status": "状态",
+    "size (KB)": "大小（KB）",
+    "tags": "标签",
+    "labels": "访问标记",
+    "uploaded": "上传时间",
+    "error": "错误",
+    "Deleted {name}: its passages and vectors are gone.": "已删除 {name}：其段落和向量已移除。",
+    "Delete a document": "删除文档",
+    "choose a document": "选择文档",
+    "Delete…": "删除…",
+    "Delete **{name}**, its {n} passages and their vectors? Answers will no longer cite it.":
+        "删除 **{name}** 及其 {n} 个段落和向量？之后的回答将不再引用它。",
+    "Yes, delete": "确认删除",
+    "Cancel": "取消",
+    "Re-index": "重建索引",
+    "Re-embed every passage from the database into fresh indexes (after changing the "
+    "embedder, or if search looks wrong).":
+        "从数据库重新向量化全部段落并建立新索引（更换嵌入模型后，或检索结果异常时使用）。",
+    "Re-index knowledge base": "重建知识库索引",
+    "embedding passages": "正在向量化段落",
+    "Re-indexing {title}": "正在重建{title}索引",
+    "Re-indexed: {n} passages.": "已重建索引：{n} 个段落。",
+    "Search the knowledge base": "检索知识库",
+    "Query": "检索内容",
+    "words or a question, English or 中文": "关键词或问题，中文或 English",
+    "Top": "前 N 条",
+    "No passage matches.": "没有匹配的段落。",
+    "score {score}": "得分 {score}",
+    "fused score {score} · cosine {cosine} · query terms covered {covered}":
+        "融合得分 {score} · 余弦相似度 {cosine} · 检索词覆盖率 {covered}",
+    # evaluation
+    "Run an evaluation": "运行评测",
+    "Reports": "报告",
+    "Report written to {path}. Open it in the Reports tab.":
+        "报告已写入 {path}，请在“报告”页查看。",
+    "Scores the **{title}** pack's settings (change the pack in the sidebar): retrieval recall, "
+    "answer quality, citations, refusals and speed.":
+        "评测**{title}**领域包的设置（可在侧栏切换领域包）："
+        "检索召回、回答质量、引用、拒答和速度。",
+    "Dataset": "数据集",
+    "Bundled": "内置",
+    "**{label}**, answered from the pack's sample documents.":
+        "**{label}**，以该领域包的示例文档作答。",
+    "The {title} pack has no eval/questions.jsonl; upload a dataset.":
+        "{title}领域包没有 eval/questions.jsonl，请上传数据集。",
+    "`questions.jsonl` with `corpus.jsonl` (the evaluation format), or pack-style questions "
+    "alone, answered from the pack's documents.":
+        "`questions.jsonl` 加 `corpus.jsonl`（评测格式），"
+        "或只上传领域包格式的问题，以该领域包的文档作答。",
+    "corpus.jsonl (optional)": "corpus.jsonl（可选）",
+    "Headline recall@k": "主要指标 recall@k",
+    "Sample of N questions (0 = all)": "抽样 N 个问题（0 = 全部）",
+    "Retrieval only (fast: no answers)": "只评测检索（较快：不生成回答）",
+    "Configurations side by side (empty = the pack as configured)":
+        "并列比较的配置（留空 = 领域包当前配置）",
+    "The same questions under each setting, one column each.": "同一批问题在每种设置下各占一列。",
+    "Run evaluation": "开始评测",
+    "Evaluating {title}": "正在评测{title}",
+    "No reports yet: run an evaluation here or with `verirag eval`.":
+        "尚无报告：请在此处或用 `verirag eval` 运行评测。",
+    "Report": "报告",
+    "{questions} questions · corpus {documents} documents / {chunks} passages · embedder "
+    "`{embedder}` · folder `{path}`":
+        "{questions} 个问题 · 语料 {documents} 个文档 / {chunks} 个段落 · 嵌入模型 `{embedder}` · "
+        "目录 `{path}`",
+    "Comparison": "对比",
+    "Plots": "图表",
+    "Download summary.md": "下载 summary.md",
+    # adapters
+    "{title} adapters": "{title}适配器",
+    "pack.toml pins the adapter '{name}': it is served whatever is activated here.":
+        "pack.toml 固定使用适配器“{name}”：无论此处启用哪个，都使用它。",
+    "This pack answers extractively (quoted sentences), so no adapter is used for its answers; "
+    "adapters still serve evaluations that compare generation.":
+        "该领域包以摘录方式作答（引用原句），回答不使用适配器；比较生成方式的评测仍会用到适配器。",
+    "No adapters yet: the pack serves the base model. Train one below.":
+        "尚无适配器：当前使用基础模型。可在下方训练。",
+    "adapter": "适配器",
+    "served": "使用中",
+    "yes": "是",
+    "created": "创建时间",
+    "eval loss before": "训练前验证损失",
+    "eval loss after": "训练后验证损失",
+    "base": "基础模型",
+    "Adapter": "适配器",
+    "{op}: done": "{op}：完成",
+    "Serve this adapter": "使用该适配器",
+    "Roll back": "回滚",
+    "Serve the previously served adapter.": "改用上一个使用的适配器。",
+    "Serve the base model": "使用基础模型",
+    "Delete": "删除",
+    "Not the one being served.": "不能删除正在使用的适配器。",
+    "Train on the pack's bundled data": "用领域包内置数据训练",
+    "This pack has no {file}; use `verirag finetune {pack} --data FILE` or "
+    "`verirag finetune make-data {pack}`.":
+        "该领域包没有 {file}；请使用 `verirag finetune {pack} --data FILE` 或 "
+        "`verirag finetune make-data {pack}`。",
+    "Epochs": "训练轮数",
+    "Stop after N updates (0: all)": "N 次更新后停止（0：全部）",
+    "Serve it when done": "训练完成后启用",
+    "Start training": "开始训练",
+    "Training a {title} adapter": "正在训练{title}适配器",
+    "training loss per update ({n} so far)": "每次更新的训练损失（已有 {n} 次）",
+    "Saved adapter {name} — now served.": "已保存适配器 {name}，并已启用。",
+    "Saved adapter {name}; serve it above when you are satisfied.":
+        "已保存适配器 {name}；确认满意后可在上方启用。",
+    # audit
+    "Audit log": "审计日志",
+    "Every answer (question, retrieved passages, answer, model, adapter), upload, delete, "
+    "relabel, re-index, role change and sign-in. Nothing here can be edited.":
+        "记录每次回答（问题、检索到的段落、回答、模型、适配器）、上传、删除、修改标记、重建索引、"
+        "角色变更和登录。此处内容不可编辑。",
+    "This pack only": "仅限本领域包",
+    "User": "用户",
+    "Action": "操作",
+    "(any)": "（全部）",
+    "Since": "起始日期",
+    "Contains": "包含",
+    "words from a question, a document name, a chunk id…": "问题中的词、文档名、段落 ID…",
+    "{n} record(s)": "{n} 条记录",
+    "; the newest {n} shown": "；显示最新的 {n} 条",
+    "time (UTC)": "时间（UTC）",
+    "user": "用户",
+    "action": "操作",
+    "pack": "领域包",
+    "detail": "详情",
+    "Download {n} as {format}": "下载 {n} 条（{format}）",
+}
