@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from app.dialog.rewrite import rewrite_query
 from app.dialog.slots import update_slots
-from app.dialog.smalltalk import small_talk_reply
+from app.dialog.smalltalk import record_small_talk, small_talk
 from app.dialog.state import DialogState, Turn
 from domains.pack import Pack
 from evals.datasets import Turn as EvalTurn
@@ -31,11 +31,9 @@ def standalone_query(turns: Sequence[EvalTurn], pack: Pack) -> str:
     for turn in turns:
         question = " ".join(turn.question.split())
         answer = turn.answers[0] if turn.answers else ""
-        last = state.last_turn
-        if small_talk_reply(question, "en", awaiting=bool(state.awaiting)) is not None:
+        if small_talk(question, awaiting=bool(state.awaiting)) is not None:
             query = question
-            state.add_turn(Turn(state.next_index, question, last.query if last else "",
-                                "social", answer))
+            record_small_talk(state, question, answer)
             continue
         change = update_slots(state, question, pack.slots)
         query = rewrite_query(question, state, pack, update=change).query

@@ -19,7 +19,7 @@ from app.dialog.intents import clarifying_question, detect_intents, missing_requ
 from app.dialog.rewrite import Rewrite, rewrite_query, slot_filters
 from app.dialog.sessions import SessionNotFound, SessionStore
 from app.dialog.slots import ModelFallback, SlotUpdate, update_slots
-from app.dialog.smalltalk import small_talk_reply
+from app.dialog.smalltalk import record_small_talk, small_talk_reply
 from app.dialog.state import DialogState, Turn
 from app.dialog.types import Answer
 from verirag.errors import VeriragError
@@ -117,14 +117,10 @@ class DialogManager:
     def _small_talk(self, session_id: str, state: DialogState, question: str,
                     reply: str) -> TurnResult:
         """Store a small-talk turn: nothing searched, nothing cited, the topic kept."""
-        last = state.last_turn
         rewrite = Rewrite("", "small talk: answered without a search")
         answer = Answer(question=question, query="", decision="social", text=reply,
                         mode="small talk")
-        # The turn's query is the previous one, so "and for rivaroxaban?" after "thanks!"
-        # still swaps into the question before it.
-        state.add_turn(Turn(state.next_index, question, last.query if last else "", "social",
-                            reply, []))
+        record_small_talk(state, question, reply)
         turn_id = self.store.record_turn(session_id, state, answer, rewrite, model="none",
                                          adapter=None, actor=self.user or "")
         return TurnResult(session_id, turn_id, answer, rewrite, SlotUpdate(), state)

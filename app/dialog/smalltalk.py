@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from app.dialog.state import DialogState, Turn
+
 Kind = Literal["thanks", "greeting", "goodbye", "ack"]
 
 _EN_PHRASES: dict[Kind, str] = {
@@ -50,21 +52,31 @@ _REPLIES: dict[Kind, dict[str, str]] = {
 }
 
 
-def small_talk(message: str) -> Kind | None:
-    """What kind of small talk ``message`` is, or None if it asks or says anything else."""
+def small_talk(message: str, *, awaiting: bool = False) -> Kind | None:
+    """What kind of small talk ``message`` is, or None if it asks or says anything else.
+
+    While a clarifying question is open (``awaiting``) only thanks, greetings and goodbyes
+    count: an "ok" or "好的" may be the start of the user's answer.
+    """
     text = " ".join(message.split())
     if not text or len(text) > 80 or not _WHOLE.match(text):
         return None
-    return next((kind for kind in _KIND_ORDER if _KINDS[kind].search(text)), None)
+    kind = next((kind for kind in _KIND_ORDER if _KINDS[kind].search(text)), None)
+    return None if awaiting and kind == "ack" else kind
 
 
 def small_talk_reply(message: str, lang: str, *, awaiting: bool = False) -> str | None:
-    """The reply to a small-talk message in ``lang`` ("en" or "zh"); None for anything else.
+    """The reply to a small-talk message in ``lang`` ("en" or "zh"); None for anything else."""
+    kind = small_talk(message, awaiting=awaiting)
+    return None if kind is None else _REPLIES[kind]["zh" if lang == "zh" else "en"]
 
-    While a clarifying question is open only thanks, greetings and goodbyes count: an "ok"
-    or "好的" may be the start of the user's answer.
+
+def record_small_talk(state: DialogState, message: str, reply: str) -> None:
+    """Append a small-talk turn to ``state``: nothing searched, nothing cited.
+
+    The turn's query is the previous one, so "and for rivaroxaban?" after "thanks!" still
+    swaps into the question before it.
     """
-    kind = small_talk(message)
-    if kind is None or (awaiting and kind == "ack"):
-        return None
-    return _REPLIES[kind]["zh" if lang == "zh" else "en"]
+    last = state.last_turn
+    state.add_turn(Turn(state.next_index, message, last.query if last else "", "social",
+                        reply, []))
