@@ -148,8 +148,10 @@ def slot_views(state: DialogState, pack: Pack) -> list[SlotView]:
     views = []
     for name, v in sorted(state.slots.items(), key=lambda kv: order.get(kv[0], 99)):
         slot = slots.get(name)
-        english = _short(slot.description) if slot else name
-        chinese = _short(slot.description_zh) if slot and slot.description_zh else english
+        if slot is None:
+            english = chinese = name
+        else:
+            english, chinese = (_short(slot.description_for(lang)) for lang in ("en", "zh"))
         views.append(SlotView(name, english, chinese, v.value, v.turn, v.how))
     return views
 

@@ -137,6 +137,9 @@ class SlotConfig(_Strict):
         False, description="A thing the conversation is about (a drug, a company, a contract): "
         "a follow-up's 'it' / '它' is replaced by this slot's value.")
 
+    def description_for(self, language: str) -> str:
+        return _in(language, self.description, self.description_zh)
+
     @field_validator("patterns")
     @classmethod
     def _compiles(cls, value: list[str]) -> list[str]:
@@ -157,6 +160,9 @@ class IntentConfig(_Strict):
     description_zh: str = Field("", description="The same in Chinese.")
     patterns: list[str] = Field(
         min_length=1, description="Regexes, matched case-insensitively; any match is the intent.")
+
+    def description_for(self, language: str) -> str:
+        return _in(language, self.description, self.description_zh)
 
     @field_validator("patterns")
     @classmethod

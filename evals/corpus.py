@@ -24,7 +24,8 @@ from pathlib import Path
 from app.services import Runtime
 from domains.pack import Pack
 from evals.datasets import Dataset
-from knowledge.ingest import Ingestor, IngestReport, TextDoc, iter_files, sha256_file
+from knowledge.hashing import sha256_file
+from knowledge.ingest import Ingestor, IngestReport, TextDoc, iter_files
 from knowledge.kb import KnowledgeBase
 from knowledge.store import make_engine
 

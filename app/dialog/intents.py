@@ -69,11 +69,11 @@ def _reasons(missing: Sequence[SlotConfig], pack: Pack | None, intents: Collecti
     needed = {name for slot in missing for name in slot.required_for}
     chosen: list[IntentConfig] = [i for i in pack.intents
                                   if i.name in intents and i.name in needed]
-    return [(i.description_zh or i.description) if zh else i.description for i in chosen]
+    return [i.description_for("zh" if zh else "en") for i in chosen]
 
 
 def _label(slot: SlotConfig, zh: bool, *, keep_examples: bool) -> str:
-    text = (slot.description_zh or slot.description) if zh else slot.description
+    text = slot.description_for("zh" if zh else "en")
     if not keep_examples:
         text = _EXAMPLES.split(text, maxsplit=1)[0]
     text = text.strip(" ,，")
