@@ -19,6 +19,7 @@ import numpy as np
 from app.dialog.injection import looks_like_instruction
 from app.dialog.types import AnswerSentence
 from knowledge.embedding import Embedder
+from knowledge.loaders.base import markdown_cells
 from knowledge.text.sentences import split_sentences, token_spans
 from knowledge.text.tokenize import coverage
 from knowledge.types import Passage
@@ -30,12 +31,6 @@ MAX_CANDIDATES = 60
 WINDOW_TOKENS = 40
 MIN_TOKENS = 6
 _TABLE_SEPARATOR = re.compile(r"^\|(\s*:?-{3,}:?\s*\|)+$")
-_CELL_BORDER = re.compile(r"(?<!\\)\|")
-
-
-def _cells(line: str) -> list[str]:
-    inner = line.strip()[1:-1]
-    return [cell.strip().replace("\\|", "|") for cell in _CELL_BORDER.split(inner)]
 
 
 def table_rows(text: str) -> list[str] | None:
@@ -44,10 +39,10 @@ def table_rows(text: str) -> list[str] | None:
     if (len(lines) < 3 or not _TABLE_SEPARATOR.match(lines[1])
             or not all(line.startswith("|") and line.endswith("|") for line in lines)):
         return None
-    header = _cells(lines[0])
+    header = markdown_cells(lines[0])
     rows = []
     for line in lines[2:]:
-        cells = _cells(line)
+        cells = markdown_cells(line)
         named = [f"{name}: {cell}" if name else cell
                  for name, cell in zip(header, cells, strict=False) if cell]
         if named:

@@ -129,6 +129,17 @@ def clean_rows(rows: Iterable[Sequence[str]]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(row + [""] * (width - len(row))) for row in trimmed)
 
 
+_CELL_BORDER = re.compile(r"(?<!\\)\|")
+
+
+def markdown_cells(line: str) -> list[str]:
+    """The cells of one pipe-table line, the reverse of ``markdown_table`` ("\\|" is a "|")."""
+    stripped = line.strip().removeprefix("|")
+    if stripped.endswith("|") and not stripped.endswith("\\|"):
+        stripped = stripped[:-1]
+    return [cell.strip().replace("\\|", "|") for cell in _CELL_BORDER.split(stripped)]
+
+
 def markdown_table(rows: tuple[tuple[str, ...], ...]) -> str:
     """Render rows as a GitHub-style pipe table; the first row is the header."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from knowledge.loaders.base import normalize_text, table_block
+from knowledge.loaders.base import markdown_cells, normalize_text, table_block
 from knowledge.loaders.decoding import decode_text
 from knowledge.types import Block, ParsedDocument
 
@@ -23,7 +23,6 @@ _LIST_ITEM = re.compile(r"^\s*([-*+]|\d{1,9}[.)])\s+\S")
 _RULE = re.compile(r"^ {0,3}([-*_])( *\1){2,} *$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
 _QUOTE = re.compile(r"^ {0,3}> ?")
-_CELL_SPLIT = re.compile(r"(?<!\\)\|")
 
 
 class MarkdownLoader:
@@ -80,14 +79,6 @@ def _is_table_start(lines: list[str], i: int) -> bool:
     )
 
 
-def _cells(line: str) -> list[str]:
-    stripped = line.strip()
-    stripped = stripped.removeprefix("|")
-    if stripped.endswith("|") and not stripped.endswith("\\|"):
-        stripped = stripped[:-1]
-    return [cell.strip().replace("\\|", "|") for cell in _CELL_SPLIT.split(stripped)]
-
-
 def _parse(lines: list[str]) -> list[Block]:
     blocks: list[Block] = []
     i, n = 0, len(lines)
@@ -109,10 +100,10 @@ def _parse(lines: list[str]) -> list[Block]:
                 blocks.append(Block("heading", heading[2].strip(), level=len(heading[1])))
             i += 1
         elif _is_table_start(lines, i):
-            rows = [_cells(line)]
+            rows = [markdown_cells(line)]
             i += 2
             while i < n and lines[i].strip() and "|" in lines[i]:
-                rows.append(_cells(lines[i]))
+                rows.append(markdown_cells(lines[i]))
                 i += 1
             block = table_block(rows)
             if block is not None:
