@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ class FaissIndex:
 
     def ids(self) -> set[int]:
         if isinstance(self.index, faiss.IndexIVF):
-            return set(_ivf_contents(self.index)[0].tolist())
+            return set(_ivf_ids(self.index).tolist())
         return set(faiss.vector_to_array(self.index.id_map).tolist())
 
     @property
@@ -222,17 +222,27 @@ def _usable(index: Any) -> Any | None:
     return ivf
 
 
+def _ivf_lists(index: Any) -> Iterator[tuple[int, int]]:
+    """(list number, size) of each non-empty inverted list of an ``IndexIVFFlat``."""
+    for list_no in range(index.nlist):
+        size = index.invlists.list_size(list_no)
+        if size:
+            yield list_no, size
+
+
+def _ivf_ids(index: Any) -> np.ndarray:
+    """Every chunk id an ``IndexIVFFlat`` holds, without copying its vectors."""
+    ids = [faiss.rev_swig_ptr(index.invlists.get_ids(list_no), size).copy()
+           for list_no, size in _ivf_lists(index)]
+    return np.concatenate(ids).astype("int64") if ids else np.zeros(0, dtype="int64")
+
+
 def _ivf_contents(index: Any) -> tuple[np.ndarray, np.ndarray]:
     """Every (id, vector) an ``IndexIVFFlat`` holds, read list by list from its storage."""
-    invlists = index.invlists
-    ids, vecs = [], []
-    for list_no in range(index.nlist):
-        size = invlists.list_size(list_no)
-        if not size:
-            continue
-        ids.append(faiss.rev_swig_ptr(invlists.get_ids(list_no), size).copy())
-        codes = faiss.rev_swig_ptr(invlists.get_codes(list_no), size * index.code_size)
+    vecs = []
+    for list_no, size in _ivf_lists(index):
+        codes = faiss.rev_swig_ptr(index.invlists.get_codes(list_no), size * index.code_size)
         vecs.append(np.frombuffer(codes.copy(), dtype="float32").reshape(size, index.d))
-    if not ids:
+    if not vecs:
         return np.zeros(0, dtype="int64"), np.zeros((0, index.d), dtype="float32")
-    return (np.concatenate(ids).astype("int64"), np.concatenate(vecs))
+    return _ivf_ids(index), np.concatenate(vecs)
