@@ -13,18 +13,23 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import Engine
 
+from app.auth.principal import Principal
 from app.dialog.manager import TurnResult
 from app.dialog.records import ChatSessionRow, TurnRow
 from app.dialog.sessions import SessionStore
 from app.dialog.state import DialogState
 from domains.pack import Pack
-from knowledge.store import ChunkRow
+from knowledge.store.repository import KnowledgeRepository
 from knowledge.text.language import text_language
+from verirag.errors import AuthError
 
 GONE = "(this passage is no longer in the knowledge base: its document was deleted)"
+WITHHELD = ("(this passage is withheld: its document now carries an access label you are not "
+            "cleared for)")
+ANSWER_WITHHELD = ("(this answer is withheld: it cites a document you are no longer cleared "
+                   "for)")
 
 
 @dataclass(frozen=True)
@@ -103,36 +108,47 @@ def from_result(result: TurnResult) -> TurnView:
         timings=_timings(t.retrieval_s, t.first_token_s, t.tokens_per_s))
 
 
-def chunk_texts(engine: Engine, ids: list[int]) -> dict[int, str]:
-    """The stored text of passages by chunk id; deleted ones are simply absent."""
-    if not ids:
-        return {}
-    with sessionmaker(engine)() as s:
-        rows = s.execute(select(ChunkRow.id, ChunkRow.text).where(ChunkRow.id.in_(ids)))
-        return {cid: text for cid, text in rows}
+def _cited_text(texts: dict[int, str | None], chunk_id: int) -> str:
+    if chunk_id not in texts:
+        return GONE
+    return texts[chunk_id] or WITHHELD
 
 
-def from_row(row: TurnRow, texts: dict[int, str], pack: Pack) -> TurnView:
-    """The view of a stored turn; ``texts`` holds the cited passages' text by chunk id."""
+def from_row(row: TurnRow, texts: dict[int, str | None], pack: Pack) -> TurnView:
+    """The view of a stored turn; ``texts`` holds the cited passages' text by chunk id (None:
+    withheld from this reader)."""
     citations = [CitationView(int(c["n"]), str(c["doc_name"]), str(c.get("location") or ""),
                               float(c.get("score") or 0.0),
-                              texts.get(int(c["chunk_id"]), GONE))
+                              _cited_text(texts, int(c["chunk_id"])))
                  for c in row.citations or []]
     disclaimer = (pack.disclaimer_for(text_language(row.question))
                   if pack.disclaimer_required and row.decision == "answer" else "")
+    withheld = any(c.text == WITHHELD for c in citations)
     return TurnView(
         turn_id=row.id, question=row.question, decision=row.decision, mode=row.mode,
-        answer=row.answer, citations=citations, removed=list(row.removed_sentences or []),
+        answer=ANSWER_WITHHELD if withheld else row.answer, citations=citations,
+        removed=list(row.removed_sentences or []),
         disclaimer=disclaimer, query=row.query, rewrite_reason=row.rewrite_reason,
         timings=_timings(row.retrieval_s, row.first_token_s, row.tokens_per_s),
         feedback=row.feedback, feedback_comment=row.feedback_comment)
 
 
-def load_turns(store: SessionStore, engine: Engine, session_id: str, pack: Pack) -> list[TurnView]:
-    """Every turn of a stored conversation, oldest first, ready to show."""
+def load_turns(store: SessionStore, engine: Engine, session_id: str, pack: Pack,
+               principal: Principal | None = None) -> list[TurnView]:
+    """Every turn of a stored conversation, oldest first, ready to show.
+
+    With a ``principal``: only their own conversation, and only the passages they are
+    cleared for today (a document relabelled since is withheld, not shown as it was).
+    """
+    clearance = None
+    if principal is not None:
+        principal.require(pack.name, "chat")
+        if store.owner(session_id) != principal.name:
+            raise AuthError(f"conversation {session_id} is not {principal.name}'s")
+        clearance = principal.clearance(pack.name)
     rows = store.turns(session_id)
     ids = [int(c["chunk_id"]) for r in rows for c in r.citations or []]
-    texts = chunk_texts(engine, ids)
+    texts = KnowledgeRepository(engine, pack.name).cited_texts(ids, clearance)
     return [from_row(r, texts, pack) for r in rows]
 
 

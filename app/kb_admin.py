@@ -7,6 +7,7 @@ user only what their clearance allows.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,28 +21,62 @@ from verirag.errors import AuthError
 OnFile = Callable[[int, int, FileResult], None]
 
 
-def _audit_upload(rt: Runtime, pack: str, actor: str, report: IngestReport,
-                  labels: list[str]) -> None:
-    rt.audit.record(actor, "upload", pack, labels=sorted(labels),
-                    files=[{"name": r.name, "outcome": r.outcome, "reason": r.reason,
-                            "doc_id": r.doc_id} for r in report.results])
+def _audited(rt: Runtime, pack: str, actor: str, labels: list[str],
+             on_file: OnFile | None) -> OnFile:
+    """``on_file`` that first writes the file's upload row, as soon as the file is done.
+
+    Row by row rather than one row after the batch: an ingest killed half-way has indexed
+    documents, and each of them must already be in the log.
+    """
+
+    def record(i: int, n: int, r: FileResult) -> None:
+        rt.audit.record(actor, "upload", pack, labels=sorted(labels),
+                        files=[{"name": r.name, "outcome": r.outcome, "reason": r.reason,
+                                "doc_id": r.doc_id}])
+        if on_file:
+            on_file(i, n, r)
+
+    return record
 
 
 def ingest_paths(rt: Runtime, pack: str, paths: list[Path], *, actor: str,
                  tags: list[str] | None = None, labels: list[str] | None = None,
                  on_file: OnFile | None = None) -> IngestReport:
-    report = rt.ingestor(pack).ingest(paths, tags=tags or [], labels=labels or [],
-                                      on_file=on_file)
-    _audit_upload(rt, pack, actor, report, labels or [])
-    return report
+    return rt.resources.ingestor(pack).ingest(
+        paths, tags=tags or [], labels=labels or [],
+        on_file=_audited(rt, pack, actor, labels or [], on_file))
+
+
+def _clearance(pack: str, principal: Principal | None) -> frozenset[str] | None:
+    """What an uploader may see of the existing documents (None: everything)."""
+    if principal is None:
+        return None
+    principal.require(pack, "upload")
+    return None if principal.role(pack) == "admin" else principal.clearance(pack)
 
 
 def ingest_uploads(rt: Runtime, pack: str, files: list[tuple[str, bytes]], *, actor: str,
                    tags: list[str] | None = None, labels: list[str] | None = None,
-                   on_file: OnFile | None = None) -> IngestReport:
-    report = rt.ingest_uploads(pack, files, tags=tags, labels=labels, on_file=on_file)
-    _audit_upload(rt, pack, actor, report, labels or [])
-    return report
+                   on_file: OnFile | None = None,
+                   principal: Principal | None = None) -> IngestReport:
+    """Index uploaded bytes under their original names (the web app's upload).
+
+    Browsers hand over bytes, the ingestor reads files: each upload is written to a private
+    temp folder under a safe name and indexed under the name the user chose, so citations
+    name the user's file, never a temp path. The temp copies are removed afterwards. With a
+    ``principal`` the upload neither names nor replaces a document they are not cleared for.
+    """
+    clearance = _clearance(pack, principal)
+    with tempfile.TemporaryDirectory(prefix="verirag-upload-") as tmp:
+        names: dict[Path, str] = {}
+        for i, (filename, data) in enumerate(files):
+            display = Path(filename.replace("\\", "/")).name or f"upload-{i}"
+            path = Path(tmp) / f"{i:04d}{Path(display).suffix[:16]}"
+            path.write_bytes(data)
+            names[path] = display
+        return rt.resources.ingestor(pack).ingest(
+            list(names), tags=tags or [], labels=labels or [], names=names,
+            on_file=_audited(rt, pack, actor, labels or [], on_file), clearance=clearance)
 
 
 def visible_documents(rt: Runtime, pack: str, principal: Principal | None
@@ -52,7 +87,7 @@ def visible_documents(rt: Runtime, pack: str, principal: Principal | None
     and viewers see only documents whose labels they are cleared for. Pack admins see all:
     they are the ones who fix labels.
     """
-    docs = rt.kb(pack).documents()
+    docs = rt.resources.kb(pack).documents()
     if principal is None or principal.role(pack) == "admin":
         return docs, 0
     clearance = principal.clearance(pack)
@@ -66,21 +101,21 @@ def delete_document(rt: Runtime, pack: str, doc_id: int, *, actor: str,
             d.id for d in visible_documents(rt, pack, principal)[0]}:
         raise AuthError(f"{principal.name} may not delete document {doc_id} in '{pack}': it "
                         "does not exist or carries an access label they are not cleared for")
-    name = rt.kb(pack).delete_document(doc_id)
+    name = rt.resources.kb(pack).delete_document(doc_id)
     rt.audit.record(actor, "delete", pack, doc_id=doc_id, name=name)
     return name
 
 
 def set_labels(rt: Runtime, pack: str, doc_id: int, labels: list[str], *,
                actor: str) -> tuple[str, list[str]]:
-    name, before, after = rt.kb(pack).set_labels(doc_id, labels)
+    name, before, after = rt.resources.kb(pack).set_labels(doc_id, labels)
     rt.audit.record(actor, "label", pack, doc_id=doc_id, name=name, before=before, after=after)
     return name, after
 
 
 def rebuild(rt: Runtime, pack: str, *, actor: str,
             progress: Callable[[int, int], None] | None = None) -> int:
-    n = rt.kb(pack).rebuild(progress=progress)
+    n = rt.resources.kb(pack).rebuild(progress=progress)
     rt.audit.record(actor, "reindex", pack, passages=n)
     return n
 
@@ -89,4 +124,4 @@ def search(rt: Runtime, pack: str, query: str, k: int,
            principal: Principal | None = None) -> RetrievalResult:
     """Top passages for ``query``; a signed-in user only ever sees what they are cleared for."""
     filters = Filters(clearance=principal.clearance(pack)) if principal else Filters()
-    return rt.retriever(pack).search(query, k=k, filters=filters)
+    return rt.resources.retriever(pack).search(query, k=k, filters=filters)

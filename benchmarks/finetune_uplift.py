@@ -36,13 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.dialog.answerer import question_language
 from app.models.generator import GenerationParams, Generator
-from app.services import Runtime
+from app.resources import Resources
 from domains.pack import Pack
 from evals.answerers import is_refusal
 from evals.metrics.answers import token_f1
 from evals.metrics.text import strip_citations
 from finetune.formats import cited_numbers, load_examples
-from finetune.registry import AdapterRegistry
 
 
 def heldout(gen: Generator, pack: Pack, path: Path, adapter: str,
@@ -84,24 +83,17 @@ def heldout(gen: Generator, pack: Pack, path: Path, adapter: str,
     return out
 
 
-def pipeline(rt: Runtime, domain: str, dataset: str, adapter: str, limit: int | None,
+def pipeline(res: Resources, domain: str, dataset: str, adapter: str, limit: int | None,
              out_dir: Path) -> dict[str, Any]:
     """``verirag eval DOMAIN --dataset D --compare base,adapter:NAME`` with the adapter attached."""
     from rich.console import Console
 
     from app.cli.eval_cmd import summary_table
-    from evals.configs import parse_compare
-    from evals.datasets import load_dataset
-    from evals.report import Report, write_report
-    from evals.runner import RunOptions, run_eval
+    from evals.service import run_evaluation
 
-    pack = rt.pack(domain)
-    configs = parse_compare(f"base,adapter:{adapter}", pack)
-    data = load_dataset(dataset, pack.root)
-    run = run_eval(rt, domain, data, configs, RunOptions(limit=limit))
-    report = Report(run)
-    write_report(report, out_dir / data.name)
-    run.corpus.close()
+    done = run_evaluation(res, domain, dataset, compare=f"base,adapter:{adapter}", limit=limit,
+                          out=out_dir / Path(dataset).name)
+    report = done.report
     Console(width=120).print(summary_table(report))
     keep = ("questions", "f1", "em", "label_acc", "n_labels", "answered", "cited", "supported",
             "n_citations", "refusal_precision", "refusal_recall", "fallback")
@@ -119,17 +111,17 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("uplift.json"))
     args = ap.parse_args()
 
-    rt = Runtime()
-    pack = rt.pack(args.domain)
-    registry = AdapterRegistry(rt.settings.home, args.domain)
+    res = Resources()
+    pack = res.pack(args.domain)
+    registry = res.adapters(args.domain)
     name = args.adapter or registry.active()
     if not name:
         sys.exit(f"no adapter: train one (verirag finetune {args.domain}) or pass --adapter")
     entry = registry.get(name)
-    gen = rt.models.generator(pack.models.generator_path)
+    gen = res.generator(pack)
     gen.attach_adapter(args.domain, entry.path)  # type: ignore[attr-defined]
-    g = pack.generation
-    params = GenerationParams(g.max_new_tokens, 0.0, 1.0, g.repetition_penalty)
+    params = GenerationParams(**pack.generation.model_dump(exclude={"mode"})
+                              | {"temperature": 0.0, "top_p": 1.0})
     result: dict[str, Any] = {"domain": args.domain, "adapter": name,
                               "adapter_metrics": entry.meta.metrics if entry.meta else None}
     path = args.heldout or pack.root / "finetune" / "eval.jsonl"
@@ -141,10 +133,10 @@ def main() -> None:
         print(f"  {label:>18}: {fmt}")
     reports = args.out.with_suffix("") if args.out.suffix else args.out
     if args.pack_eval:
-        result["pack_eval"] = pipeline(rt, args.domain, "pack", args.domain, args.limit,
+        result["pack_eval"] = pipeline(res, args.domain, "pack", args.domain, args.limit,
                                        reports)
     if args.pubmedqa:
-        result["pubmedqa"] = pipeline(rt, args.domain, args.pubmedqa, args.domain, args.limit,
+        result["pubmedqa"] = pipeline(res, args.domain, args.pubmedqa, args.domain, args.limit,
                                       reports)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n",
                         encoding="utf-8")

@@ -76,6 +76,7 @@ from knowledge.loaders import load_document
 from knowledge.redact import redact_document
 from knowledge.retrieval import Retriever
 from knowledge.store import make_engine
+from knowledge.store.repository import KnowledgeRepository
 from verirag.errors import DocumentRejected
 from verirag.settings import Settings, load_settings
 
@@ -164,7 +165,7 @@ class Profile:
 
 def kb_targets(embedder_cls: type) -> list[tuple[Any, str, str]]:
     """What verirag's ingest / delete / reopen spend time in (indented = inside the line above)."""
-    sql_io = "SQL: dedupe check / insert rows / publish (Ingestor)"
+    sql_io = "SQL: dedupe check / insert rows / publish (KnowledgeRepository)"
     return [
         (KnowledgeBase, "delete_document", "delete_document (total)"),
         (KnowledgeBase, "repair", "repair (inside KnowledgeBase.open)"),
@@ -174,10 +175,10 @@ def kb_targets(embedder_cls: type) -> list[tuple[Any, str, str]]:
         (ingest_module, "load_document", "parse (load_document)"),
         (ingest_module, "redact_document", "redact (redact_document)"),
         (ingest_module, "chunk_document", "chunk (chunk_document)"),
-        (Ingestor, "_existing", sql_io),
-        (Ingestor, "_store", sql_io),
-        (Ingestor, "_mark_ready", sql_io),
-        (KnowledgeBase, "index_chunks", "index_chunks"),
+        (KnowledgeRepository, "find_content", sql_io),
+        (KnowledgeRepository, "add_document", sql_io),
+        (KnowledgeRepository, "publish", sql_io),
+        (KnowledgeBase, "index_texts", "index_texts"),
         (embedder_cls, "embed_documents", "  embedder.embed_documents"),
         (FaissIndex, "add", "  FaissIndex.add"),
         (BM25Index, "add", "  BM25Index.add (tokenize the new chunks + merge segments)"),
@@ -185,7 +186,7 @@ def kb_targets(embedder_cls: type) -> list[tuple[Any, str, str]]:
         (BM25Index, "remove", "BM25Index.remove"),
         (KnowledgeBase, "persist", "persist"),
         (FaissIndex, "fit_structure", "  FaissIndex.fit_structure (Flat->IVF above the max)"),
-        (FaissIndex, "save", "  FaissIndex.save (also the 30 s ingest checkpoints)"),
+        (FaissIndex, "save", "  FaissIndex.save (also the 30 s ingest checkpoints, with BM25)"),
         (BM25Index, "save", "  BM25Index.save (new segments + manifest, fsync + sha256)"),
         (KnowledgeBase, "chunk_texts", "[inside several] chunk_texts (SQL read of chunk text)"),
         (KnowledgeBase, "ready_chunk_ids", "[inside several] ready_chunk_ids (SQL)"),
@@ -724,12 +725,7 @@ def bench_verirag(run: SizeRun, files: list[Path], extra: Path, embedder: Sectio
 
 
 def _doc_chunk_ids(kb: KnowledgeBase, doc_id: int) -> list[int]:
-    from sqlalchemy import select
-
-    from knowledge.store import ChunkRow
-
-    with kb.sessions() as s:
-        return sorted(s.scalars(select(ChunkRow.id).where(ChunkRow.doc_id == doc_id)))
+    return sorted(kb.repo.chunk_ids([doc_id]))
 
 
 def langchain_queries(run: SizeRun, lc: Any) -> None:

@@ -10,13 +10,15 @@ import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -24,6 +26,30 @@ from pydantic import (
 from verirag.errors import PackError
 
 PACK_FILE = "pack.toml"
+VALUES_PLACEHOLDER = "{values}"
+# What a value pattern must not match whole: an ordinary word, in English or Chinese.
+_ANY_WORD_PROBES = ("abc", "词语")
+
+_Patterns = TypeVar("_Patterns", list[str], dict[str, str])
+
+
+def _all_compile(patterns: _Patterns) -> _Patterns:
+    """Compile each regex now, so a typo fails at load naming the pattern, not at the first
+    question that reaches it. A mapping names its patterns ("pattern 'mrn'")."""
+    named = (patterns.items() if isinstance(patterns, dict)
+             else ((None, pattern) for pattern in patterns))
+    for name, pattern in named:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            what = repr(pattern) if name is None else f"pattern '{name}'"
+            raise ValueError(f"{what} is not a valid regex: {exc}") from exc
+    return patterns
+
+
+Regexes = Annotated[list[str], AfterValidator(_all_compile)]
+NamedRegexes = Annotated[dict[str, str], AfterValidator(_all_compile)]
+Word = Annotated[str, Field(min_length=1)]
 
 
 class _Strict(BaseModel):
@@ -77,39 +103,41 @@ class RedactionConfig(_Strict):
     kinds: list[Literal["email", "phone", "national_id", "card"]] = Field(
         default_factory=lambda: ["email", "phone", "national_id", "card"]
     )
-    patterns: dict[str, str] = Field(
+    patterns: NamedRegexes = Field(
         default_factory=dict, description="Extra named regexes, e.g. a medical record number."
     )
 
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, pattern in value.items():
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern '{name}' is not a valid regex: {exc}") from exc
-        return value
 
+class GenerationParams(_Strict):
+    """How a generator samples one reply: what every generator backend takes per request."""
 
-class GenerationConfig(_Strict):
-    mode: Literal["generate", "extractive"] = "generate"
     max_new_tokens: int = Field(160, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0, le=2)
     top_p: float = Field(1.0, gt=0, le=1)
     repetition_penalty: float = Field(1.1, ge=1, le=2)
 
 
+class GenerationConfig(GenerationParams):
+    """A pack's ``[generation]``: how it answers (``mode``) and the sampling it asks for."""
+
+    mode: Literal["generate", "extractive"] = "generate"
+
+
 class LoraConfig(_Strict):
-    """Defaults of ``verirag finetune PACK`` (each one overridable by a command-line flag)."""
+    """Defaults of ``verirag finetune PACK`` (each one overridable by a command-line flag).
+
+    The one definition of these settings: ``finetune.config.TrainConfig`` extends it with what
+    only a run decides (steps, checkpoints, precision, device), so a setting added here is a
+    pack default, a training setting and a recorded hyperparameter at once.
+    """
 
     r: int = Field(16, ge=1, le=256, description="LoRA rank.")
     alpha: int = Field(32, ge=1, description="LoRA scaling numerator (scale = alpha / r).")
-    dropout: float = Field(0.05, ge=0, lt=1)
-    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"],
-                                      min_length=1, description="Module names LoRA wraps.")
-    epochs: int = Field(3, ge=1)
-    learning_rate: float = Field(2e-4, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1, description="Dropout on the LoRA path.")
+    target_modules: list[Word] = Field(default_factory=lambda: ["q_proj", "v_proj"],
+                                       min_length=1, description="Module names LoRA wraps.")
+    epochs: int = Field(3, ge=1, description="Passes over the training data.")
+    learning_rate: float = Field(2e-4, gt=0, description="AdamW peak learning rate.")
     batch_size: int = Field(4, ge=1, description="Examples per step per process.")
     grad_accum: int = Field(1, ge=1, description="Steps whose gradients add up per update.")
     max_length: int = Field(
@@ -125,9 +153,27 @@ class LoraConfig(_Strict):
 
 
 class SlotConfig(_Strict):
+    """A detail the dialog tracks across turns (an age, a company, a contract type).
+
+    Everything the dialog knows of a slot's values is declared here: ``patterns`` find a value
+    with its context words ("72 years old"), ``values`` and ``value_patterns`` recognise a value
+    written alone (the "82" answering "How old is the patient?"), ``values`` also fix its
+    spelling, and ``entity_nouns`` are the words that point back at it ("the drug").
+    """
+
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str
-    patterns: list[str] = Field(default_factory=list, description="Regexes; group 1 is the value.")
+    values: list[Word] = Field(
+        default_factory=list, description="Known values in the pack's spelling: a value found "
+        "in any case takes this spelling ('nda' -> 'NDA'); each is recognised alone in an "
+        "answer to a clarifying question or a correction; '{values}' in a pattern stands for "
+        "them (longest first, so 'England and Wales' is not cut to 'England').")
+    patterns: Regexes = Field(
+        default_factory=list, description="Regexes with context words; group 1 is the value.")
+    value_patterns: Regexes = Field(
+        default_factory=list, description="Regexes for a value written alone that no list "
+        "names (an age: '\\d{1,3}'), tried like `values`; one that matches any word would "
+        "take any answer as the value, so it is refused.")
     use: Literal["expand", "filter", "none"] = "expand"
     required_for: list[str] = Field(default_factory=list, description="Intents needing this slot.")
     description_zh: str = Field(
@@ -136,19 +182,65 @@ class SlotConfig(_Strict):
     entity: bool = Field(
         False, description="A thing the conversation is about (a drug, a company, a contract): "
         "a follow-up's 'it' / '它' is replaced by this slot's value.")
+    entity_nouns: list[Word] = Field(
+        default_factory=list, description="Nouns that refer back to this entity ('drug' in "
+        "'what about the drug's interactions?'), replaced by its value like 'it'. Only words "
+        "that in this domain name an earlier topic: not 'firm' in a law firm's pack.")
+    entity_nouns_zh: list[Word] = Field(
+        default_factory=list, description="The same in Chinese, after 该/此/这个/那个 ('药物').")
 
     def description_for(self, language: str) -> str:
         return _in(language, self.description, self.description_zh)
 
-    @field_validator("patterns")
+    def nouns_for(self, language: str) -> list[str]:
+        return self.entity_nouns_zh if language == "zh" else self.entity_nouns
+
+    @field_validator("values")
     @classmethod
-    def _compiles(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid regex: {exc}") from exc
+    def _distinct(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for item in value:
+            if item.casefold() in seen:
+                raise ValueError(f"{item!r} is listed twice (ignoring case)")
+            seen.add(item.casefold())
         return value
+
+    @field_validator("patterns", mode="before")
+    @classmethod
+    def _expand_values(cls, value: Any, info: ValidationInfo) -> Any:
+        """Write ``{values}`` out as the values' alternatives, so a list is declared once."""
+        if not isinstance(value, list) or not any(
+                isinstance(p, str) and VALUES_PLACEHOLDER in p for p in value):
+            return value
+        values = info.data.get("values") or []
+        if not values:
+            raise ValueError(f"a pattern uses {VALUES_PLACEHOLDER} but the slot lists no values")
+        return [p.replace(VALUES_PLACEHOLDER, values_alternation(values))
+                if isinstance(p, str) else p for p in value]
+
+    @field_validator("value_patterns")
+    @classmethod
+    def _specific(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            for probe in _ANY_WORD_PROBES:
+                if re.fullmatch(pattern, probe, re.IGNORECASE):
+                    raise ValueError(
+                        f"{pattern!r} matches any word (like {probe!r}), so any answer would "
+                        "become the value; give the value's shape or list it under values")
+        return value
+
+    @model_validator(mode="after")
+    def _nouns_need_an_entity(self) -> SlotConfig:
+        if (self.entity_nouns or self.entity_nouns_zh) and not self.entity:
+            raise ValueError(f"slot '{self.name}' has entity_nouns but is not an entity: set "
+                             "entity = true, or the nouns would never be replaced")
+        return self
+
+
+def values_alternation(values: Iterable[str]) -> str:
+    """``values`` as regex alternatives, escaped, longest first (a longer value wins where a
+    shorter one is its start)."""
+    return "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
 
 
 class IntentConfig(_Strict):
@@ -158,21 +250,11 @@ class IntentConfig(_Strict):
     description: str = Field(
         min_length=1, description="Plain words for clarifying questions: 'To answer about ...'.")
     description_zh: str = Field("", description="The same in Chinese.")
-    patterns: list[str] = Field(
+    patterns: Regexes = Field(
         min_length=1, description="Regexes, matched case-insensitively; any match is the intent.")
 
     def description_for(self, language: str) -> str:
         return _in(language, self.description, self.description_zh)
-
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid regex: {exc}") from exc
-        return value
 
 
 class ModelOverrides(_Strict):
@@ -237,6 +319,10 @@ class Pack(_Strict):
 
     def description_for(self, language: str) -> str:
         return _in(language, self.description, self.description_zh)
+
+    def entity_nouns(self, language: str) -> tuple[str, ...]:
+        """The nouns of all entity slots in ``language``, in pack order, each once."""
+        return tuple(dict.fromkeys(n for slot in self.slots for n in slot.nouns_for(language)))
 
 
 def _in(language: str, english: str, chinese: str) -> str:

@@ -21,12 +21,11 @@ from typing import Protocol
 from app.dialog.answerer import Answerer, question_language
 from app.dialog.citations import trim_runaway
 from app.dialog.types import Answer, AnswerSentence
-from app.models.generator import GenerationParams, Generator
-from app.services import Runtime
+from app.models.generator import Generator
+from app.resources import Resources
 from evals.configs import EvalConfig
 from evals.errors import EvalDataError
 from knowledge.kb import KnowledgeBase
-from knowledge.retrieval import Retriever
 
 History = Sequence[dict[str, str]]
 
@@ -78,8 +77,7 @@ class NoRetrievalAnswerer:
         system = f"{self.pack.system_prompt.strip()}\n\n{_BASELINE_RULES.format(refusal=refusal)}"
         messages = [{"role": "system", "content": system}, *history,
                     {"role": "user", "content": question.strip()}]
-        g = self.pack.generation
-        params = GenerationParams(g.max_new_tokens, g.temperature, g.top_p, g.repetition_penalty)
+        params = self.pack.generation
         answer = Answer(question=question, query=question, decision="answer", text="",
                         mode="no-retrieval")
         started = time.perf_counter()
@@ -112,26 +110,25 @@ def check_adapter(generator: Generator, adapter: str | None) -> None:
             "without adapter:NAME")
 
 
-def default_factory(runtime: Runtime) -> TurnAnswererFactory:
-    """Build each configuration's answerer from the runtime's shared models."""
+def default_factory(resources: Resources) -> TurnAnswererFactory:
+    """Build each configuration's answerer from the shared models."""
 
     def make(config: EvalConfig, kb: KnowledgeBase) -> TurnAnswerer:
         pack = config.pack
         needs_generator = not config.use_retrieval or pack.generation.mode == "generate"
-        generator = (runtime.models.generator(pack.models.generator_path)
-                     if needs_generator else None)
+        generator = resources.generator(pack) if needs_generator else None
         adapter = config.adapter
         if generator is not None and adapter is not None:
             # adapter:NAME is looked up like the pack's own (pack folder, then the registry);
             # an already attached name (a test's, a served model's) is used as it is.
             attached = getattr(generator, "adapters", None)  # None: a served model
             if attached is not None and adapter not in attached:
-                adapter = runtime.attach_pack_adapter(pack, generator, adapter)
+                adapter = resources.attach_pack_adapter(pack, generator, adapter)
             check_adapter(generator, adapter)
         if not config.use_retrieval:
             assert generator is not None
             return NoRetrievalAnswerer(config, generator)
-        retriever = Retriever(kb, pack.retrieval, reranker=runtime.models.reranker())
+        retriever = resources.retriever(pack.name, kb, pack.retrieval)
         return AnswererTurns(Answerer(pack, retriever, generator, kb.embedder), adapter)
 
     return make

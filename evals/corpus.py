@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.services import Runtime
+from app.resources import Resources
 from domains.pack import Pack
 from evals.datasets import Dataset
 from knowledge.hashing import sha256_file
@@ -30,7 +30,6 @@ from knowledge.kb import KnowledgeBase
 from knowledge.store import make_engine
 
 CACHE_FORMAT = 2  # bump when a loader or the chunker changes what a corpus indexes into
-CACHE_DIR = "eval-cache"
 MANIFEST = "manifest.json"
 
 ProgressFn = Callable[[int, int], None]
@@ -133,21 +132,21 @@ def _read_manifest(path: Path, key: str) -> dict[str, object] | None:
     return data if isinstance(data, dict) and data.get("key") == key else None
 
 
-def prepare_corpus(runtime: Runtime, pack: Pack, dataset: Dataset,
+def prepare_corpus(resources: Resources, pack: Pack, dataset: Dataset,
                    progress: ProgressFn | None = None) -> EvalCorpus:
     """Open (building on first use) the cached knowledge base for ``dataset`` under ``pack``."""
-    embedder = runtime.models.embedder(pack.models.embedder_path)
+    embedder = resources.models.embedder(pack.models.embedder_path)
     key = corpus_key(dataset, pack, embedder.model_id)
-    directory = runtime.settings.home / CACHE_DIR / key[:20]
+    directory = resources.settings.eval_cache_dir / key[:20]
     engine = make_engine(f"sqlite:///{directory / 'eval.db'}")
     kb = KnowledgeBase.open(pack, engine, directory / "indexes", embedder,
-                            flat_index_max=runtime.settings.flat_index_max)
+                            flat_index_max=resources.settings.flat_index_max)
     manifest_path = directory / MANIFEST
     manifest = _read_manifest(manifest_path, key)
     indexed = 0
     rejected: dict[str, str] = {}
     if manifest is None:
-        report = _ingest(kb, dataset, runtime.settings.max_upload_bytes, progress)
+        report = _ingest(kb, dataset, resources.settings.max_upload_bytes, progress)
         indexed = report.count("indexed") + report.count("replaced")
         rejected = {r.name: r.reason for r in report.results if r.outcome == "rejected"}
         stats = kb.stats()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.errors import EvalDataError
+from verirag.jsonl import read_objects
 
 CORPUS_FILE = "corpus.jsonl"
 QUESTIONS_FILE = "questions.jsonl"
@@ -116,24 +117,7 @@ class Dataset:
 # -- reading JSONL -------------------------------------------------------------------------
 def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; anything else is an EvalDataError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise EvalDataError(f"{path}: file not found") from exc
-    except UnicodeDecodeError as exc:
-        raise EvalDataError(f"{path}: not UTF-8 text ({exc.reason}); re-save it as UTF-8") from exc
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalDataError(f"{path}:{number}: not valid JSON ({exc.msg} at column "
-                                f"{exc.colno})") from exc
-        if not isinstance(obj, dict):
-            raise EvalDataError(f"{path}:{number}: expected a JSON object, got "
-                                f"{type(obj).__name__}")
-        yield number, obj
+    return read_objects(path, EvalDataError)
 
 
 class _Line:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.dialog.types import Answer
-from app.services import Runtime
+from app.resources import Resources
 from evals.answerers import TurnAnswerer, TurnAnswererFactory, default_factory
 from evals.configs import EvalConfig
 from evals.corpus import EvalCorpus, prepare_corpus
@@ -28,7 +28,6 @@ from evals.metrics.answers import answer_scores
 from evals.metrics.grounding import citation_counts
 from evals.metrics.labels import answer_label
 from evals.metrics.retrieval import first_hit_rank, retrieval_scores
-from knowledge.retrieval import Retriever
 
 StepFn = Callable[[int, int, str], None]
 IndexFn = Callable[[int, int], None]
@@ -137,13 +136,13 @@ class _ConfigRunner:
     """Asks and scores every turn for one configuration."""
 
     def __init__(self, config: EvalConfig, corpus: EvalCorpus, options: RunOptions,
-                 runtime: Runtime, answerer: TurnAnswerer | None) -> None:
+                 resources: Resources, answerer: TurnAnswerer | None) -> None:
         self.config = config
         self.corpus = corpus
         self.options = options
         self.answerer = answerer
-        self.retriever = (Retriever(corpus.kb, config.pack.retrieval,
-                                    reranker=runtime.models.reranker())
+        self.retriever = (resources.retriever(config.pack.name, corpus.kb,
+                                              config.pack.retrieval)
                           if config.use_retrieval else None)
 
     def record(self, item: EvalItem, position: int) -> Record:
@@ -193,9 +192,10 @@ class _ConfigRunner:
                        "tokens_per_s": t.tokens_per_s, "e2e_s": elapsed}
 
 
-def run_eval(runtime: Runtime, domain: str, dataset: Dataset, configs: list[EvalConfig],
-             options: RunOptions, *, factory: TurnAnswererFactory | None = None,
-             on_index: IndexFn | None = None, on_step: StepFn | None = None) -> EvalRun:
+def run_eval(resources: Resources, domain: str, dataset: Dataset,
+             configs: list[EvalConfig], options: RunOptions, *,
+             factory: TurnAnswererFactory | None = None, on_index: IndexFn | None = None,
+             on_step: StepFn | None = None) -> EvalRun:
     """Index (or reuse) the corpus, then run every configuration over the (sampled) dataset."""
     if options.retrieval_only:
         baseline = next((c for c in configs if not c.use_retrieval), None)
@@ -203,15 +203,15 @@ def run_eval(runtime: Runtime, domain: str, dataset: Dataset, configs: list[Eval
             raise EvalDataError(f"'{baseline.name}' has no retrieval to measure; drop "
                                 "--retrieval-only or compare retrieval settings")
     dataset = dataset.sample(options.limit, options.seed)
-    pack = runtime.pack(domain)
-    corpus = prepare_corpus(runtime, pack, dataset, on_index)
-    make = factory or default_factory(runtime)
+    pack = resources.pack(domain)
+    corpus = prepare_corpus(resources, pack, dataset, on_index)
+    make = factory or default_factory(resources)
     units = [(item, i) for item in dataset.items for i, t in enumerate(item.turns) if t.scored]
     total = len(units) * len(configs)
     records: list[Record] = []
     for config in configs:
         answerer = None if options.retrieval_only else make(config, corpus.kb)
-        runner = _ConfigRunner(config, corpus, options, runtime, answerer)
+        runner = _ConfigRunner(config, corpus, options, resources, answerer)
         for item, position in units:
             records.append(runner.record(item, position))
             if on_step:

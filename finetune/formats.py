@@ -19,7 +19,6 @@ example changes the adapter without anyone noticing. Left out: tokenisation (``e
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -31,6 +30,7 @@ from domains.pack import Pack
 from knowledge.text.language import text_language
 from knowledge.types import Passage
 from verirag.errors import TrainingDataError
+from verirag.jsonl import read_objects
 
 Message = dict[str, str]
 Kind = Literal["chat", "instruction", "grounded"]
@@ -130,25 +130,7 @@ class Example:
 
 # -- reading -------------------------------------------------------------------------------
 def _objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise TrainingDataError(f"{path}: file not found") from exc
-    except UnicodeDecodeError as exc:
-        raise TrainingDataError(f"{path}: not UTF-8 text ({exc.reason}); re-save it as UTF-8"
-                                ) from exc
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TrainingDataError(f"{path}:{number}: not valid JSON ({exc.msg} at column "
-                                    f"{exc.colno})") from exc
-        if not isinstance(obj, dict):
-            raise TrainingDataError(f"{path}:{number}: expected a JSON object, got "
-                                    f"{type(obj).__name__}")
-        yield number, obj
+    return read_objects(path, TrainingDataError)
 
 
 def _text(obj: dict[str, Any], key: str, where: str, *, optional: bool = False) -> str:

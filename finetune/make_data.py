@@ -57,18 +57,8 @@ class SourceChunk:
 
 def chunks_from_kb(kb: KnowledgeBase) -> list[SourceChunk]:
     """Every passage of the pack's ready documents, in document order."""
-    from sqlalchemy import select
-
-    from knowledge.store import ChunkRow, DocumentRow
-
-    with kb.sessions() as s:
-        rows = s.execute(
-            select(DocumentRow.name, ChunkRow.text, ChunkRow.heading_path, ChunkRow.page)
-            .join(DocumentRow)
-            .where(DocumentRow.kb_id == kb.kb_id, DocumentRow.status == "ready")
-            .order_by(DocumentRow.id, ChunkRow.ordinal))
-        return [SourceChunk(name, text, tuple(path or ()), page)
-                for name, text, path, page in rows]
+    return [SourceChunk(c.doc_name, c.text, c.heading_path, c.page)
+            for c in kb.repo.ready_chunk_sources()]
 
 
 def _title(doc_name: str) -> str:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.services import Runtime
+from app.models.adapter_store import check_name
+from app.resources import Resources
 from finetune.config import TrainConfig
 from finetune.encode import encode_all
 from finetune.formats import data_hash, load_examples
-from finetune.registry import AdapterRegistry, check_name
 from finetune.train import TrainResult, train
 from verirag.errors import VeriragError
 
@@ -32,24 +32,24 @@ class FinetuneRun:
     activated: bool
 
 
-def base_of(runtime: Runtime, domain: str) -> tuple[Path, str]:
+def base_of(res: Resources, domain: str) -> tuple[Path, str]:
     """The local HF directory and label of the base the pack serves (GGUF converted once)."""
     from app.models.generator import resolve_hf_dir
     from app.models.locate import default_generator, source_from_path
 
-    pack = runtime.pack(domain)
-    chosen = pack.models.generator_path or runtime.settings.generator_path
+    pack = res.pack(domain)
+    chosen = pack.models.generator_path or res.settings.generator_path
     source = source_from_path(chosen) if chosen else default_generator()
-    return resolve_hf_dir(source, runtime.settings.cache_dir), source.label
+    return resolve_hf_dir(source, res.settings.cache_dir), source.label
 
 
-def run_finetune(rt: Runtime, domain: str, *, data: Path | None = None,
+def run_finetune(res: Resources, domain: str, *, data: Path | None = None,
                  eval_data: Path | None = None, overrides: dict[str, Any] | None = None,
                  name: str | None = None, resume: bool = False, activate: bool = True,
                  log: LogFn | None = None, on_update: Callable[[int, float], None] | None = None,
                  progress_bar: bool = True) -> FinetuneRun:
     say = log or (lambda _m: None)
-    pack = rt.pack(domain)
+    pack = res.pack(domain)
     if data is None:
         data = pack.root / "finetune" / "train.jsonl"
         bundled_eval = pack.root / "finetune" / "eval.jsonl"
@@ -57,7 +57,7 @@ def run_finetune(rt: Runtime, domain: str, *, data: Path | None = None,
             eval_data = bundled_eval
         say(f"using the pack's bundled data: {data}")
     config = TrainConfig.from_pack(pack.lora, **(overrides or {}))
-    registry = AdapterRegistry(rt.settings.home, domain)
+    registry = res.adapters(domain)
     if resume and not name:
         raise VeriragError("--resume needs the --name of the interrupted run")
     name = check_name(name) if name else registry.new_name()
@@ -67,7 +67,7 @@ def run_finetune(rt: Runtime, domain: str, *, data: Path | None = None,
                            "--name or delete it with `verirag adapters delete`")
     train_examples = load_examples(data, pack)
     eval_examples = load_examples(eval_data, pack) if eval_data else []
-    base_dir, label = base_of(rt, domain)
+    base_dir, label = base_of(res, domain)
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
@@ -79,7 +79,7 @@ def run_finetune(rt: Runtime, domain: str, *, data: Path | None = None,
         f"{len(skipped)} over {config.max_length} tokens skipped"
         + (f": {', '.join(skipped[:3])}" if skipped else "") + ")")
     result = train(train_enc, eval_enc, config, base_dir=base_dir, base_label=label,
-                   run_dir=rt.settings.home / "finetune-runs" / domain / name,
+                   run_dir=res.settings.finetune_runs_dir / domain / name,
                    adapter_dir=target, data_hash=data_hash([data, eval_data]), name=domain,
                    resume=resume, log=say, on_update=on_update, progress_bar=progress_bar,
                    extra_metrics={"skipped_examples": float(len(skipped))})

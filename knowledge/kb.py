@@ -1,20 +1,23 @@
 """One pack's knowledge base: SQL rows (truth) plus the FAISS and BM25 indexes derived from them.
 
-Opening a knowledge base repairs it: documents left ``indexing`` by a process that died are
-marked failed, vectors missing from FAISS are re-embedded from the stored chunk text, and
-orphaned vectors are dropped. So a crash at any point leaves a base that opens and answers.
+Every change to a pack's documents — add (or replace), delete, relabel, rebuild — and every save
+of its indexes goes through :class:`KnowledgeBase`, so the rows (``KnowledgeRepository``) and
+the indexes never change apart. Opening a knowledge base repairs it: documents left
+``indexing`` by a process that died are marked failed, vectors missing from FAISS are
+re-embedded from the stored chunk text, and orphaned vectors are dropped. So a crash at any
+point leaves a base that opens and answers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from domains.pack import Pack
@@ -22,7 +25,9 @@ from knowledge.embedding import Embedder
 from knowledge.index.bm25 import BM25Index
 from knowledge.index.faiss_index import INDEX_FILE, META_FILE, FaissIndex
 from knowledge.locking import writer_lock
-from knowledge.store import ChunkRow, DocumentRow, KnowledgeBaseRow, session_factory
+from knowledge.store import DocumentRow
+from knowledge.store.repository import KnowledgeRepository, NewDocument
+from knowledge.types import ChunkDraft
 from verirag.errors import KnowledgeBaseError
 
 log = logging.getLogger(__name__)
@@ -48,6 +53,15 @@ def normalize_labels(labels: Iterable[str] | None) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Added:
+    """A document :meth:`KnowledgeBase.add_document` stored, indexed and published."""
+
+    doc_id: int
+    chunks: int
+    replaced: bool  # an older version of the same name was ready and is now retired
+
+
+@dataclass(frozen=True)
 class RepairReport:
     interrupted_docs: int = 0
     reembedded: int = 0
@@ -66,15 +80,17 @@ class KnowledgeBase:
                  *, flat_index_max: int = 50_000) -> None:
         self.pack = pack
         self.engine = engine
-        self.sessions: sessionmaker[Session] = session_factory(engine)
+        self.repo = KnowledgeRepository(engine, pack.name)
+        self.sessions: sessionmaker[Session] = self.repo.sessions  # for callers reading rows
         self.dir = index_root / pack.name
         self.embedder = embedder
         self.flat_index_max = flat_index_max
         self.dense = FaissIndex(embedder.dim, embedder.model_id)
         self.bm25 = BM25Index()
         self.loaded_revision = -1
+        self._unloadable_bm25: str | None = None
         self._writers = 0
-        self.kb_id = self._ensure_row()
+        self.kb_id = self.repo.ensure(embedder.model_id)
 
     # -- opening and repair ----------------------------------------------------------------
     @classmethod
@@ -94,37 +110,20 @@ class KnowledgeBase:
     def lock_path(self) -> Path:
         return self.dir / ".writer.lock"
 
-    def _ensure_row(self) -> int:
-        with self.sessions.begin() as s:
-            row = s.scalar(select(KnowledgeBaseRow).where(KnowledgeBaseRow.name == self.pack.name))
-            if row is None:
-                row = KnowledgeBaseRow(name=self.pack.name, embedder_id=self.embedder.model_id)
-                s.add(row)
-                s.flush()
-            return row.id
-
     def revision(self) -> int:
-        with self.sessions() as s:
-            return int(s.scalar(select(KnowledgeBaseRow.revision)
-                                .where(KnowledgeBaseRow.id == self.kb_id)) or 0)
+        return self.repo.revision()
 
     def bump_revision(self, s: Session) -> int:
-        row = s.get(KnowledgeBaseRow, self.kb_id)
-        if row is None:
-            raise KnowledgeBaseError(f"knowledge base '{self.pack.name}' vanished from the DB")
-        row.revision += 1
-        row.embedder_id = self.embedder.model_id
-        return row.revision
+        """Count a change committed in ``s`` (which also holds the change itself)."""
+        return self.repo.bump_revision(s)
 
     def ready_chunk_ids(self) -> set[int]:
-        with self.sessions() as s:
-            q = (select(ChunkRow.id).join(DocumentRow)
-                 .where(DocumentRow.kb_id == self.kb_id, DocumentRow.status == "ready"))
-            return set(s.scalars(q))
+        return self.repo.ready_chunk_ids()
 
     def repair(self, status: StatusFn | None = None) -> RepairReport:
         """Bring the indexes in line with SQL; caller holds the writer lock."""
-        interrupted = self._fail_interrupted()
+        interrupted = self.repo.fail_interrupted(
+            "indexing was interrupted; ingest the file again")
         self._remove_dead_temp_files()
         loaded = FaissIndex.load(self.dir)
         if loaded and loaded[1].embedder_id == self.embedder.model_id:
@@ -190,37 +189,35 @@ class KnowledgeBase:
             log.warning("rebuilding the BM25 index of %s: %s", self.pack.name, exc)
             return None
 
-    def _fail_interrupted(self) -> int:
-        with self.sessions.begin() as s:
-            stuck = list(s.scalars(select(DocumentRow).where(
-                DocumentRow.kb_id == self.kb_id, DocumentRow.status == "indexing")))
-            for doc in stuck:
-                s.execute(delete(ChunkRow).where(ChunkRow.doc_id == doc.id))
-                doc.status = "failed"
-                doc.error = "indexing was interrupted; ingest the file again"
-                doc.chunk_count = 0
-            if stuck:
-                self.bump_revision(s)
-            return len(stuck)
-
     def reload(self) -> None:
         """Pick up index files another process saved since we loaded ours.
 
-        Keyed on the revision recorded *in the files*, not the SQL revision: a writer commits
-        SQL before it saves, and a reader that compared against SQL could load the old files,
-        note the new revision and never look again. While this process is itself writing, its
-        in-memory indexes are the newest there are, so nothing is reloaded.
+        Keyed on what is recorded *in the files*, not the SQL revision: a writer commits SQL
+        before it saves, and a reader that compared against SQL could load the old files, note
+        the new revision and never look again. Each index is checked on its own (FAISS by the
+        revision in its sidecar, BM25 by the generation its pointer names), so a reader never
+        keeps one index stale because the other was already current. While this process is
+        itself writing, its in-memory indexes are the newest there are: nothing is reloaded.
         """
         if self._writers:
             return
         disk = FaissIndex.stored_revision(self.dir)
-        if disk is None or disk == self.loaded_revision:
+        if disk is not None and disk != self.loaded_revision:
+            loaded = FaissIndex.load(self.dir)
+            if loaded and loaded[1].embedder_id == self.embedder.model_id:
+                self.dense = loaded[0]
+                self.loaded_revision = loaded[1].revision
+        try:
+            generation = BM25Index.stored_generation(self.dir / "bm25")
+        except KnowledgeBaseError:
+            return  # damaged: keep what we have; the writer's next open rebuilds it
+        if generation in (None, self.bm25.generation, self._unloadable_bm25):
             return
-        loaded = FaissIndex.load(self.dir)
-        if loaded and loaded[1].embedder_id == self.embedder.model_id:
-            self.dense = loaded[0]
-            self.bm25 = self._load_bm25() or self.bm25
-            self.loaded_revision = loaded[1].revision
+        keywords = self._load_bm25()
+        if keywords is None:
+            self._unloadable_bm25 = generation  # tried once; not again on every search
+        else:
+            self.bm25 = keywords
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -234,23 +231,21 @@ class KnowledgeBase:
 
     # -- index maintenance -----------------------------------------------------------------
     def chunk_texts(self, ids: list[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        with self.sessions() as s:
-            for start in range(0, len(ids), 900):
-                rows = s.execute(
-                    select(ChunkRow.id, ChunkRow.text, ChunkRow.heading_path, DocumentRow.name)
-                    .join(DocumentRow).where(ChunkRow.id.in_(ids[start:start + 900])))
-                for cid, text, path, name in rows:
-                    out[cid] = embedding_text(name, path or [], text)
-        return out
+        """What was indexed for these stored chunks (see ``embedding_text``), by chunk id."""
+        return {cid: embedding_text(c.doc_name, c.heading_path, c.text)
+                for cid, c in self.repo.chunk_sources(ids).items()}
 
     def index_chunks(self, ids: list[int], progress: ProgressFn | None = None) -> None:
-        """Make stored chunks searchable: embedded into FAISS, tokenized into BM25."""
+        """Make stored chunks searchable, reading their text back from SQL (a rebuild)."""
         texts = self.chunk_texts(ids)
         ordered = [i for i in ids if i in texts]
-        ordered_texts = [texts[i] for i in ordered]
-        self._embed(ordered, ordered_texts, progress)
-        self.bm25.add(ordered, ordered_texts)
+        self.index_texts(ordered, [texts[i] for i in ordered], progress)
+
+    def index_texts(self, ids: list[int], texts: list[str],
+                    progress: ProgressFn | None = None) -> None:
+        """Embed ``texts`` into FAISS and tokenize them into BM25 under chunk ``ids``."""
+        self._embed(ids, texts, progress)
+        self.bm25.add(ids, texts)
 
     def unindex_chunks(self, ids: Iterable[int]) -> None:
         ids = list(ids)
@@ -262,31 +257,60 @@ class KnowledgeBase:
         self.dense.add(ids, self.embedder.embed_documents(texts, progress=progress))
 
     def persist(self, revision: int) -> None:
-        """Write both indexes atomically, tagged with the SQL revision they reflect."""
+        """Write both indexes atomically, tagged with the SQL revision they reflect.
+
+        The end of every change: FAISS first switches Flat/IVF if the vector count calls for
+        it, which a mid-ingest :meth:`checkpoint` leaves until here.
+        """
         self.dense.fit_structure(self.flat_index_max)
+        self._save(revision)
+
+    def checkpoint(self) -> None:
+        """Save every index as it stands, mid-change, so a crash loses little.
+
+        A long ingest calls this every 30 s or so under :meth:`writing`. Both indexes are
+        saved, so a reader reloading meanwhile sees the new documents by meaning and by
+        keyword alike. No restructuring: IVF trained on part of an ingest would differ from
+        the one :meth:`persist` trains at the end.
+        """
+        self._save(self.revision())
+
+    def _save(self, revision: int) -> None:
         self.dense.save(self.dir, revision)
         self.bm25.save(self.dir / "bm25", revision)
         self.loaded_revision = revision
 
     # -- documents -------------------------------------------------------------------------
     def documents(self) -> list[DocumentRow]:
-        with self.sessions() as s:
-            return list(s.scalars(select(DocumentRow).where(DocumentRow.kb_id == self.kb_id)
-                                  .order_by(DocumentRow.uploaded_at, DocumentRow.id)))
+        return self.repo.documents()
+
+    def find_duplicate(self, sha256: str) -> str | None:
+        """Name of a ready document with this content; a failed earlier try is cleared."""
+        return self.repo.find_content(sha256)
+
+    def add_document(self, doc: NewDocument, drafts: Sequence[ChunkDraft]) -> Added:
+        """Store, index and publish one document; an older version of its name is retired.
+
+        The caller holds :meth:`writing` and persists (or checkpoints) afterwards. The chunk
+        texts in hand are indexed directly, never read back from SQL. If indexing fails the
+        document is kept as ``failed`` without chunks or vectors, and the error re-raised.
+        """
+        doc_id, chunk_ids = self.repo.add_document(doc, drafts)
+        try:
+            self.index_texts(chunk_ids, [embedding_text(doc.name, d.heading_path, d.text)
+                                         for d in drafts])
+        except BaseException as exc:  # leave no half-indexed document behind, then re-raise
+            self.unindex_chunks(chunk_ids)
+            self.repo.fail_document(doc_id, f"indexing failed: {exc}")
+            raise
+        published = self.repo.publish(doc_id, doc.name, len(chunk_ids))
+        self.unindex_chunks(published.retired_chunk_ids)
+        return Added(doc_id, len(chunk_ids), published.replaced)
 
     def delete_document(self, doc_id: int) -> str:
         """Remove a document, its chunks and their vectors; returns the document's name."""
         with self.writing():
-            with self.sessions.begin() as s:
-                doc = s.get(DocumentRow, doc_id)
-                if doc is None or doc.kb_id != self.kb_id:
-                    raise KnowledgeBaseError(
-                        f"no document with id {doc_id} in '{self.pack.name}' "
-                        f"(see `verirag kb show {self.pack.name}`)")
-                name = doc.name
-                ids = list(s.scalars(select(ChunkRow.id).where(ChunkRow.doc_id == doc_id)))
-                s.delete(doc)
-                revision = self.bump_revision(s)
+            name, ids, revision = self.repo.delete_document(doc_id)
             self.unindex_chunks(ids)
             self.persist(revision)
             return name
@@ -298,15 +322,8 @@ class KnowledgeBase:
         Takes effect on the next search (labels are read per query), no re-indexing needed.
         """
         clean = normalize_labels(labels)
-        with self.sessions.begin() as s:
-            doc = s.get(DocumentRow, doc_id)
-            if doc is None or doc.kb_id != self.kb_id:
-                raise KnowledgeBaseError(
-                    f"no document with id {doc_id} in '{self.pack.name}' "
-                    f"(see `verirag kb show {self.pack.name}`)")
-            before = list(doc.labels or [])
-            doc.labels = clean
-            return doc.name, before, clean
+        name, before = self.repo.set_labels(doc_id, clean)
+        return name, before, clean
 
     def rebuild(self, progress: ProgressFn | None = None) -> int:
         """Re-embed every ready chunk from SQL into fresh indexes; returns the chunk count."""
@@ -315,14 +332,10 @@ class KnowledgeBase:
             self.bm25 = BM25Index()
             ids = sorted(self.ready_chunk_ids())
             self.index_chunks(ids, progress=progress)
-            with self.sessions.begin() as s:
-                revision = self.bump_revision(s)
-            self.persist(revision)
+            self.persist(self.repo.bump_revision())
             return len(ids)
 
     def stats(self) -> dict[str, int]:
-        with self.sessions() as s:
-            docs = s.scalar(select(func.count()).select_from(DocumentRow)
-                            .where(DocumentRow.kb_id == self.kb_id, DocumentRow.status == "ready"))
-        return {"documents": int(docs or 0), "chunks": len(self.ready_chunk_ids()),
+        return {"documents": self.repo.ready_document_count(),
+                "chunks": len(self.ready_chunk_ids()),
                 "vectors": len(self.dense), "revision": self.revision()}

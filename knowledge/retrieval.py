@@ -1,23 +1,24 @@
 """Query -> ranked, citable passages: dense (FAISS) and BM25, fused by weighted RRF.
 
 Every passage returned comes from a document that is ``ready`` in SQL, so a vector orphaned by
-a crash or a document deleted a moment ago is never shown or cited. The dense cosine and the
-question-term coverage of each passage travel with it: the dialog layer decides from them
-whether the evidence is strong enough to answer at all.
+a crash or a document deleted a moment ago is never shown or cited. The result carries every
+signal the dialog layer needs to decide whether the evidence is strong enough to answer at all —
+each passage's dense cosine and question-term coverage, and which of the terms the caller asked
+about no visible passage contains — so that decision never calls back into the knowledge base.
+The reader's access filter is computed once per search and serves all three.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-
-from sqlalchemy import select
 
 from domains.pack import RetrievalConfig
 from knowledge.index.fusion import rrf_fuse
 from knowledge.kb import KnowledgeBase, embedding_text
 from knowledge.rerank import Reranker
-from knowledge.store import ChunkRow, DocumentRow
+from knowledge.store import DocumentRow
 from knowledge.text.language import text_language
 from knowledge.text.tokenize import coverage, search_tokens
 from knowledge.types import Passage
@@ -52,10 +53,15 @@ class Filters:
 
 @dataclass
 class RetrievalResult:
+    """Ranked passages plus the evidence signals: ``dense`` (cosine) and ``lexical`` (share of
+    the query's key terms present) per passage, and ``unknown_terms``, those of the search's
+    ``check_terms`` that no passage the reader may see contains."""
+
     query: str
     passages: list[Passage]
     dense: dict[int, float] = field(default_factory=dict)
     lexical: dict[int, float] = field(default_factory=dict)
+    unknown_terms: list[str] = field(default_factory=list)
 
     @property
     def best_dense(self) -> float:
@@ -76,20 +82,26 @@ class Retriever:
         self.reranker = reranker
 
     def allowed_ids(self, filters: Filters) -> set[int] | None:
+        """The chunk ids ``filters`` lets a search see; None when it restricts nothing."""
         if not filters.active:
             return None
-        with self.kb.sessions() as s:
-            docs = list(s.scalars(select(DocumentRow).where(
-                DocumentRow.kb_id == self.kb.kb_id, DocumentRow.status == "ready")))
-            keep = [d.id for d in docs if _doc_matches(d, filters)]
-            if not filters.narrows and len(keep) == len(docs):
-                return None  # cleared for everything here: skip the id filter's cost
-            if not keep:
-                return set()
-            return set(s.scalars(select(ChunkRow.id).where(ChunkRow.doc_id.in_(keep))))
+        docs = self.kb.repo.ready_documents()
+        keep = [d.id for d in docs if _doc_matches(d, filters)]
+        if not filters.narrows and len(keep) == len(docs):
+            return None  # cleared for everything here: skip the id filter's cost
+        if not keep:
+            return set()
+        return self.kb.repo.chunk_ids(keep)
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
-               mode: str | None = None) -> RetrievalResult:
+               mode: str | None = None, *, lang: str | None = None,
+               check_terms: Sequence[str] = ()) -> RetrievalResult:
+        """Top ``k`` passages for ``query`` that ``filters`` allows.
+
+        ``lang`` is the query's language when the caller has detected it already (it picks the
+        fusion weights); ``check_terms`` are terms the caller's evidence decision needs to know
+        are absent from every visible passage (reported in ``unknown_terms``).
+        """
         self.kb.reload()
         k = k or self.cfg.top_k
         mode = mode or self.cfg.mode
@@ -106,7 +118,7 @@ class Retriever:
             bm25_hits = self.kb.bm25.search(query, fetch, allowed)
         rankings = [[i for i, _ in dense_hits], [i for i, _ in bm25_hits]]
         dense_weight = self.cfg.dense_weight if mode != "bm25" else 0.0
-        if mode == "hybrid" and text_language(query) not in self.cfg.dense_languages:
+        if mode == "hybrid" and (lang or text_language(query)) not in self.cfg.dense_languages:
             # The embedder cannot rank this language (Chinese with the English default): its
             # ranking would only push BM25's good hits down. Cosines are still computed below.
             dense_weight = 0.0
@@ -125,16 +137,19 @@ class Retriever:
             dense.update(self.kb.dense.search(qvec, len(missing), set(missing)))
         lexical = {p.chunk_id: coverage(query, embedding_text(p.doc_name, p.heading_path, p.text))
                    for p in passages}
-        return RetrievalResult(query, passages, dense, lexical)
+        return RetrievalResult(query, passages, dense, lexical,
+                               self._unknown(check_terms, allowed))
 
-    def unknown_terms(self, terms: list[str], filters: Filters | None = None) -> list[str]:
+    def unknown_terms(self, terms: Sequence[str], filters: Filters | None = None) -> list[str]:
         """The terms no passage the reader may see contains (case-insensitive words).
 
         Checked against the same filters as the search: otherwise whether the answerer refuses
         would tell an uncleared reader that a restricted document mentions a name.
         """
+        return self._unknown(terms, self.allowed_ids(filters) if filters is not None else None)
+
+    def _unknown(self, terms: Sequence[str], allowed: set[int] | None) -> list[str]:
         bm25 = self.kb.bm25
-        allowed = self.allowed_ids(filters) if filters is not None else None
         return [t for t in terms
                 if not all(bm25.knows(tok, allowed) for tok in search_tokens(t))]
 
@@ -145,18 +160,8 @@ class Retriever:
         Clearance is checked again here, on the rows actually returned: a restricted document
         indexed between ``allowed_ids`` and the search must not slip through.
         """
-        if not ids:
-            return []
-        with self.kb.sessions() as s:
-            rows = s.execute(
-                select(ChunkRow, DocumentRow.name, DocumentRow.labels).join(DocumentRow)
-                .where(ChunkRow.id.in_(ids), DocumentRow.status == "ready",
-                       DocumentRow.kb_id == self.kb.kb_id))
-            by_id = {c.id: Passage(chunk_id=c.id, doc_id=c.doc_id, doc_name=name, text=c.text,
-                                   heading_path=tuple(c.heading_path or ()), page=c.page,
-                                   score=0.0, start=c.start, end=c.end)
-                     for c, name, labels in rows
-                     if clearance is None or set(labels or ()) <= clearance}
+        by_id = {p.chunk_id: p for p, labels in self.kb.repo.ready_passages(ids)
+                 if clearance is None or set(labels) <= clearance}
         return [replace(by_id[i], score=scores[i]) for i in ids if i in by_id]
 
 

@@ -7,14 +7,22 @@ loaded once per session; the converted generator is cached in the user's cache d
 
 from __future__ import annotations
 
+import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
+from app.cli.context import CliContext
+from app.cli.main import app as cli_app
 from app.models import ModelRegistry
+from app.resources import Resources
 from app.services import Runtime
+from tests.postgres import Server, find_bin
+from tests.postgres import start as start_postgres
 from verirag.settings import Settings, load_settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -43,11 +51,17 @@ def models(session_settings: Settings) -> ModelRegistry:
 
 
 @pytest.fixture(scope="session")
-def runtime(session_settings: Settings, models: ModelRegistry) -> Runtime:
-    """The three bundled packs indexed once; tests must not modify this one."""
-    rt = Runtime(session_settings, models)
-    rt.ensure_bundled_indexed()
-    return rt
+def resources(session_settings: Settings, models: ModelRegistry) -> Resources:
+    """The three bundled packs indexed once; tests must not modify these."""
+    res = Resources(session_settings, models)
+    res.ensure_bundled_indexed()
+    return res
+
+
+@pytest.fixture(scope="session")
+def runtime(resources: Resources) -> Runtime:
+    """The application services over the session's indexed packs; tests must not modify it."""
+    return Runtime(resources=resources)
 
 
 @pytest.fixture
@@ -55,3 +69,41 @@ def fresh_runtime(tmp_path: Path, models: ModelRegistry) -> Iterator[Runtime]:
     """An empty data directory sharing the session's loaded models; safe to modify."""
     settings = load_settings(home=tmp_path / "fresh-home")
     yield Runtime(settings, models)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Server]:
+    """A real PostgreSQL server for this test session (skipped where none is installed;
+    CI installs one, and there a missing server is a failure, not a skip)."""
+    bin_dir = find_bin()
+    if bin_dir is None or importlib.util.find_spec("psycopg") is None:
+        reason = ("PostgreSQL server binaries or the psycopg driver are missing; "
+                  "apt-get install postgresql and pip install -e '.[dev]'")
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    yield from start_postgres(bin_dir)
+
+
+@pytest.fixture
+def pg_url(postgres: Server) -> str:
+    """A new, empty database on the session's PostgreSQL server."""
+    return postgres.create_database()
+
+
+class Cli:
+    """The real ``verirag`` command, in-process; each invocation builds its one Runtime with
+    ``factory``, as ``verirag`` does with ``Runtime``."""
+
+    def __init__(self, factory: Callable[[], Runtime]) -> None:
+        self.factory = factory
+
+    def __call__(self, *args: str, input: str | None = None, **kwargs: object) -> Result:
+        return CliRunner().invoke(cli_app, list(args), input=input,
+                                  obj=CliContext(self.factory), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def cli(models: ModelRegistry) -> Cli:
+    """``verirag`` on the session's loaded models and the test's own data directory."""
+    return Cli(lambda: Runtime(load_settings(), models))

@@ -68,5 +68,9 @@ class AuthError(VeriragError, PermissionError):
     """A login that failed, or a user without the role an action needs."""
 
 
+class SessionRevoked(AuthError):
+    """A sign-in that no longer holds: the password was changed after it."""
+
+
 class LoginThrottled(AuthError):
     """Too many failed logins for one name: wait, do not keep guessing."""

@@ -78,9 +78,38 @@ class Settings(BaseModel):
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'verirag.db'}"
 
+    # Every folder under the data directory is named here and nowhere else.
     @property
     def index_dir(self) -> Path:
         return self.home / "indexes"
+
+    @property
+    def adapters_dir(self) -> Path:
+        """Trained LoRA adapters, one registry folder per pack (``adapters/PACK/NAME``)."""
+        return self.home / "adapters"
+
+    @property
+    def finetune_runs_dir(self) -> Path:
+        """Training checkpoints, so an interrupted run resumes (``finetune-runs/PACK/NAME``)."""
+        return self.home / "finetune-runs"
+
+    @property
+    def eval_reports_dir(self) -> Path:
+        return self.home / "eval-reports"
+
+    @property
+    def eval_datasets_dir(self) -> Path:
+        """Datasets uploaded through the web app's Evaluation page."""
+        return self.home / "eval-datasets"
+
+    @property
+    def eval_cache_dir(self) -> Path:
+        """Evaluation corpora indexed once, keyed by content hash."""
+        return self.home / "eval-cache"
+
+    @property
+    def admin_password_file(self) -> Path:
+        return self.home / "initial-admin-password"
 
     @property
     def cache_dir(self) -> Path:

@@ -4,9 +4,6 @@ A role grants actions on one pack (or every pack, ``*``): ``viewer`` chats, ``ed
 uploads, deletes and re-indexes, ``admin`` also runs evaluations, manages adapters and users
 and reads the audit log. A clearance is a set of document labels (``restricted``...) the user
 may read in that pack; retrieval never returns a document carrying a label outside it.
+Import from the modules (``app.auth.principal``, ``app.auth.users``): the audit log checks
+principals, and the user store writes to the audit log.
 """
-
-from app.auth.principal import ACTIONS, ROLES, Principal
-from app.auth.users import UserStore
-
-__all__ = ["ACTIONS", "ROLES", "Principal", "UserStore"]

@@ -4,18 +4,16 @@ database, migrated on open like the knowledge and conversation tables."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from app.dialog.records import utcnow
-from knowledge.store.migrate import Schema
+from knowledge.store.schema import JSON_TYPES, Schema, utcnow
 
 
 class AuthBase(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {list[Any]: JSON}
+    type_annotation_map = JSON_TYPES
 
 
 class UserRow(AuthBase):
@@ -44,9 +42,4 @@ class GrantRow(AuthBase):
     user: Mapped[UserRow] = relationship(back_populates="grants")
 
 
-SCHEMA = Schema(
-    name="auth",
-    versions_dir=Path(__file__).resolve().parent / "migrations" / "versions",
-    version_table="alembic_version_auth",
-    metadata=AuthBase.metadata,
-)
+SCHEMA = Schema.beside(__file__, "auth", "alembic_version_auth", AuthBase.metadata)

@@ -4,13 +4,19 @@ Passwords are hashed with argon2id (salted, memory-hard; parameters in the hash,
 raised later without breaking old hashes). A failed login is written to the audit log, and the
 log is also the rate limiter: after ``max_failures`` failures for one name within
 ``lockout_minutes`` further attempts are refused without checking the password, so guessing
-stays slow even across processes. An unknown name costs the same hash check as a known one.
+stays slow even across processes. Attempts on one name are checked one at a time in a process,
+so a burst of parallel guesses cannot all pass the count before the first failure is written.
+A password change clears the lockout (the advice the lockout message gives) and ends sign-ins
+made before it. An unknown name costs the same hash check as a known one, and is audited as a
+fingerprint, not as typed: people type passwords into the user-name field.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +31,7 @@ from app.audit import AuditLog
 from app.auth.principal import ALL_PACKS, ROLES, Grant, Principal
 from app.auth.records import GrantRow, UserRow
 from knowledge.kb import normalize_labels
-from verirag.errors import AuthError, LoginThrottled, VeriragError
+from verirag.errors import AuthError, LoginThrottled, SessionRevoked, VeriragError
 
 MIN_PASSWORD = 8
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -57,6 +63,8 @@ class UserStore:
         self.lockout = timedelta(minutes=lockout_minutes)
         self.hasher = hasher or PasswordHasher()
         self._dummy_hash: str | None = None
+        # Striped locks: bounded memory however many names are tried.
+        self._locks = [threading.Lock() for _ in range(64)]
 
     # --- administration (each change is audited with the acting user) -----------------------
 
@@ -134,33 +142,54 @@ class UserStore:
         with self.sessions() as s:
             return s.scalar(select(UserRow.id).limit(1)) is None
 
-    def principal(self, name: str) -> Principal:
-        """The user's current rights (re-read: a revoked role takes effect on the next check)."""
+    def principal(self, name: str, signed_in_at: datetime | None = None) -> Principal:
+        """The user's current rights (re-read: a revoked role takes effect on the next check).
+
+        With ``signed_in_at`` (a sign-in being resumed) a password changed since then ends it.
+        """
         with self.sessions() as s:
             user = self._get(s, name)
             if not user.active:
                 raise AuthError(f"user '{name}' is disabled")
-            return Principal(name, _grants(user))
+            grants = _grants(user)
+        if signed_in_at is not None:
+            changed = self.audit.last_about("user_password", name)
+            if changed is not None and changed > signed_in_at:
+                raise SessionRevoked(f"the password of '{name}' was changed; sign in again")
+            return Principal(name, grants, signed_in_at)
+        return Principal(name, grants)
 
     # --- login ------------------------------------------------------------------------------
 
     def authenticate(self, name: str, password: str) -> Principal:
-        now = datetime.now(UTC)
-        failures = self.audit.count("login_failed", name, now - self.lockout)
-        if failures >= self.max_failures:
-            last = self.audit.last("login_failed", name) or now
-            wait = max(1, round((last + self.lockout - now).total_seconds() / 60))
-            self.audit.record(name, "login_throttled")
-            raise LoginThrottled(f"too many failed logins for '{name}'; try again in {wait} "
-                                 "minute(s) or ask an admin to reset the password")
-        with self.sessions() as s:
-            user = self._find(s, name)
-            stored = user.password_hash if user is not None and user.active else None
-        if not self._verify(stored, password):
-            self.audit.record(name, "login_failed")
-            raise AuthError("wrong user name or password")
+        key = self._audit_name(name)
+        with self._locks[int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 64]:
+            now = datetime.now(UTC)
+            since = now - self.lockout
+            reset = self.audit.last_about("user_password", name) if key == name else None
+            failures = self.audit.count("login_failed", key, max(since, reset or since))
+            if failures >= self.max_failures:
+                last = self.audit.last("login_failed", key) or now
+                wait = max(1, round((last + self.lockout - now).total_seconds() / 60))
+                self.audit.record(key, "login_throttled")
+                raise LoginThrottled(f"too many failed logins for '{name}'; try again in "
+                                     f"{wait} minute(s) or ask an admin to reset the password")
+            with self.sessions() as s:
+                user = self._find(s, name)
+                stored = user.password_hash if user is not None and user.active else None
+            if not self._verify(stored, password):
+                self.audit.record(key, "login_failed")
+                raise AuthError("wrong user name or password")
         self.audit.record(name, "login")
         return self.principal(name)
+
+    def _audit_name(self, name: str) -> str:
+        """``name`` when such a user exists; else a fingerprint, so a password typed into the
+        name field never lands in the audit log (failures still count per typed name)."""
+        with self.sessions() as s:
+            if _NAME.match(name) and self._find(s, name) is not None:
+                return name
+        return "unknown:" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
 
     def _verify(self, stored: str | None, password: str) -> bool:
         if stored is None:  # same work as a real check, so timing does not reveal the name

@@ -1,15 +1,13 @@
 """``verirag eval``: score a pack on an evaluation dataset, optionally two settings side by side.
 
-The CLI is the composition root: it builds the runtime, resolves the configurations, shows
-progress and the one-screen summary, and turns a ``VeriragError`` into one red line and exit
-code 1. Everything else lives in ``evals``, imported when the command runs so ``verirag
---help`` stays fast.
+The CLI is a front door: it shows progress and the one-screen summary and turns a
+``VeriragError`` into one red line and exit code 1. The run itself is ``evals.service`` (the
+web app's Evaluation page calls the same function), imported when the command runs so
+``verirag --help`` stays fast.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,26 +23,17 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from app.services import Runtime
+from app.cli.context import runtime
+from app.resources import Resources
 from verirag.errors import VeriragError
 
 if TYPE_CHECKING:
     from evals.report import Report
 
-RuntimeFactory = Callable[[], Runtime]
-
 _HELP_COMPARE = ("Two (or more) configurations side by side, comma-separated: dense, bm25, "
                  "hybrid, rag, no-retrieval (baseline), generate, extractive, base, "
                  "adapter:NAME, or a .toml file overriding the pack's retrieval and "
                  "generation sections.")
-
-
-def _default_out(runtime: Runtime, dataset: str, domain: str) -> Path:
-    from datetime import datetime
-
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = re.sub(r"[^\w.-]+", "-", Path(dataset).name or dataset)
-    return runtime.settings.home / "eval-reports" / f"{safe}-{domain}-{stamp}"
 
 
 def summary_table(report: Report) -> Table:
@@ -86,11 +75,12 @@ def turn_table(report: Report) -> Table | None:
     return table
 
 
-def register(app: typer.Typer, runtime_factory: RuntimeFactory | None = None) -> None:
-    """Add ``eval`` to ``app``; tests pass a factory sharing their loaded models."""
+def register(app: typer.Typer) -> None:
+    """Add ``eval`` to ``app``."""
 
     @app.command("eval")
     def eval_command(
+        ctx: typer.Context,
         domain: Annotated[str, typer.Argument(help="Domain pack whose settings are evaluated.")],
         dataset: Annotated[str, typer.Option(
             "--dataset", help="Dataset folder (corpus.jsonl + questions.jsonl), a pack eval "
@@ -111,30 +101,22 @@ def register(app: typer.Typer, runtime_factory: RuntimeFactory | None = None) ->
         console = Console()
         err = Console(stderr=True)
         try:
-            _run(runtime_factory or Runtime, console, err, domain, dataset, k, limit, seed,
+            _run(runtime(ctx).resources, console, err, domain, dataset, k, limit, seed,
                  compare, out, retrieval_only)
         except VeriragError as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from exc
 
 
-def _run(make_runtime: RuntimeFactory, console: Console, err: Console, domain: str,
-         dataset_spec: str, k: int, limit: int | None, seed: int, compare: str | None,
-         out: Path | None, retrieval_only: bool) -> None:
-    from evals.configs import parse_compare
-    from evals.datasets import load_dataset
-    from evals.report import Report, write_report
-    from evals.runner import RunOptions, run_eval
+def _run(res: Resources, console: Console, err: Console, domain: str, dataset_spec: str,
+         k: int, limit: int | None, seed: int, compare: str | None, out: Path | None,
+         retrieval_only: bool) -> None:
+    from evals.service import run_evaluation
 
-    runtime = make_runtime()
-    pack = runtime.pack(domain)
-    options = RunOptions(k=k, retrieval_only=retrieval_only, limit=limit, seed=seed)
-    configs = parse_compare(compare, pack)
-    data = load_dataset(dataset_spec, pack.root)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                   console=err, transient=False) as progress:
-        index_task = progress.add_task(f"indexing {data.name}", total=None)
+        index_task = progress.add_task("indexing the corpus", total=None)
         ask_task = progress.add_task("questions", total=None, visible=False)
 
         def on_index(i: int, n: int) -> None:
@@ -145,18 +127,16 @@ def _run(make_runtime: RuntimeFactory, console: Console, err: Console, domain: s
             progress.update(ask_task, completed=i, total=n, visible=True,
                             description=f"{config}")
 
-        run = run_eval(runtime, domain, data, configs, options, on_index=on_index,
-                       on_step=on_step)
-    report = Report(run)
-    target = out or _default_out(runtime, data.name, domain)
-    files = write_report(report, target)
-    run.corpus.close()
+        done = run_evaluation(res, domain, dataset_spec, k=k, limit=limit, seed=seed,
+                              retrieval_only=retrieval_only, compare=compare, out=out,
+                              on_index=on_index, on_step=on_step)
+    report = done.report
     console.print(summary_table(report))
     turns = turn_table(report)
     if turns is not None:
         console.print(turns)
-    if any(c.baseline for c in configs):
+    if any(c.baseline for c in report.run.configs):
         console.print("[yellow]baseline[/yellow] columns answer without retrieval: a reference "
                       "point, not a verirag mode.")
-    console.print(f"report: {target} ({', '.join(p.name for p in files)})", highlight=False,
-                  soft_wrap=True)
+    console.print(f"report: {done.folder} ({', '.join(p.name for p in done.files)})",
+                  highlight=False, soft_wrap=True)

@@ -3,9 +3,9 @@
 ``verirag finetune DOMAIN --data train.jsonl`` trains; ``verirag finetune make-data DOMAIN``
 builds grounded examples from the pack's indexed documents. A group that falls back to its
 ``train`` command gives both spellings the issue asks for without a second top-level name.
-The CLI is the composition root: it builds the runtime and picks the base model; ``finetune``
-is imported when a command runs, so ``verirag --help`` stays fast and ``app`` proper never
-imports ``finetune``.
+The CLI is a front door: it takes the command's runtime and renders what ``finetune`` returns;
+``finetune`` is imported when a command runs, so ``verirag --help`` stays fast. The adapter
+registry is ``app.models.adapter_store`` (serving reads it, training writes it).
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from app.services import Runtime
+from app.cli.context import runtime
+from app.models.adapter_store import AdapterRegistry
+from app.resources import Resources
 from verirag.errors import VeriragError
 
-RuntimeFactory = Callable[[], Runtime]
 DomainArg = Annotated[str, typer.Argument(help="Domain pack name, e.g. medical.")]
 
 
@@ -42,9 +43,8 @@ def _fail(err: Console, exc: VeriragError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def register(app: typer.Typer, runtime_factory: RuntimeFactory | None = None) -> None:
-    """Add ``finetune`` and ``adapters`` to ``app``; tests pass a factory sharing models."""
-    make_runtime = runtime_factory or Runtime
+def register(app: typer.Typer) -> None:
+    """Add ``finetune`` and ``adapters`` to ``app``."""
     console, err = Console(), Console(stderr=True)
     ft = typer.Typer(cls=_TrainByDefault, no_args_is_help=True,
                      help="Train a pack's LoRA adapter (`finetune DOMAIN --data FILE`) or make "
@@ -55,6 +55,7 @@ def register(app: typer.Typer, runtime_factory: RuntimeFactory | None = None) ->
 
     @ft.command("train")
     def train_cmd(
+        ctx: typer.Context,
         domain: DomainArg,
         data: Annotated[Path | None, typer.Option(
             "--data", help="Training JSONL (chat, instruction or grounded format); default: "
@@ -91,7 +92,7 @@ def register(app: typer.Typer, runtime_factory: RuntimeFactory | None = None) ->
     ) -> None:
         """Train a LoRA adapter for DOMAIN and save it (with metadata) in the registry."""
         try:
-            _train(make_runtime(), console, err, domain, data, eval_data, dict(
+            _train(runtime(ctx).resources, console, err, domain, data, eval_data, dict(
                 epochs=epochs, learning_rate=lr, r=rank, alpha=alpha,
                 target_modules=target_modules.split(",") if target_modules else None,
                 batch_size=batch_size, grad_accum=grad_accum, max_length=max_length,
@@ -103,6 +104,7 @@ def register(app: typer.Typer, runtime_factory: RuntimeFactory | None = None) ->
 
     @ft.command("make-data")
     def make_data_cmd(
+        ctx: typer.Context,
         domain: DomainArg,
         out: Annotated[Path, typer.Option(help="Folder for train.jsonl and eval.jsonl.")
                        ] = Path("finetune-data"),
@@ -118,9 +120,9 @@ def register(app: typer.Typer, runtime_factory: RuntimeFactory | None = None) ->
         from finetune.make_data import chunks_from_kb, make_examples, split, write_jsonl
 
         try:
-            rt = make_runtime()
-            pack = rt.pack(domain)
-            chunks = chunks_from_kb(rt.kb(domain))
+            res = runtime(ctx).resources
+            pack = res.pack(domain)
+            chunks = chunks_from_kb(res.kb(domain))
             if not chunks:
                 raise VeriragError(f"the '{domain}' knowledge base is empty; run `verirag "
                                    f"ingest {domain} PATH` or `verirag setup` first")
@@ -142,14 +144,12 @@ def register(app: typer.Typer, runtime_factory: RuntimeFactory | None = None) ->
                       f"--eval {out / 'eval.jsonl'}", highlight=False)
 
     @ad.command("list")
-    def list_cmd(domain: DomainArg) -> None:
+    def list_cmd(ctx: typer.Context, domain: DomainArg) -> None:
         """The pack's adapters, oldest first; * marks the one served."""
-        from finetune.registry import AdapterRegistry
-
         try:
-            rt = make_runtime()
-            rt.pack(domain)
-            entries = AdapterRegistry(rt.settings.home, domain).entries()
+            res = runtime(ctx).resources
+            res.pack(domain)
+            entries = res.adapters(domain).entries()
         except VeriragError as exc:
             raise _fail(err, exc) from exc
         table = Table("", "name", "created", "base", "eval loss", "updates", "data")
@@ -164,49 +164,49 @@ def register(app: typer.Typer, runtime_factory: RuntimeFactory | None = None) ->
         if not entries:
             console.print(f"no adapters yet: verirag finetune {domain} --data train.jsonl")
 
-    def _registry_op(domain: str, op: Callable[[Any], str]) -> None:
-        from finetune.registry import AdapterRegistry
-
+    def _registry_op(ctx: typer.Context, domain: str,
+                     op: Callable[[AdapterRegistry], str]) -> None:
         try:
-            rt = make_runtime()
-            rt.pack(domain)
-            console.print(op(AdapterRegistry(rt.settings.home, domain)), highlight=False)
+            res = runtime(ctx).resources
+            res.pack(domain)
+            console.print(op(res.adapters(domain)), highlight=False)
         except VeriragError as exc:
             raise _fail(err, exc) from exc
 
     @ad.command("activate")
-    def activate_cmd(domain: DomainArg, name: Annotated[str, typer.Argument(
+    def activate_cmd(ctx: typer.Context, domain: DomainArg, name: Annotated[str, typer.Argument(
             help="Adapter name from `adapters list`.")]) -> None:
         """Serve NAME for DOMAIN (unless its pack.toml pins models.adapter)."""
-        _registry_op(domain, lambda r: f"{domain} now serves adapter {r.activate(name).name}")
+        _registry_op(ctx, domain, lambda r: f"{domain} now serves adapter {r.activate(name).name}")
 
     @ad.command("deactivate")
-    def deactivate_cmd(domain: DomainArg) -> None:
+    def deactivate_cmd(ctx: typer.Context, domain: DomainArg) -> None:
         """Serve the bare base model for DOMAIN."""
-        _registry_op(domain, lambda r: (r.deactivate(), f"{domain} now serves the base model")[1])
+        _registry_op(ctx, domain,
+                     lambda r: (r.deactivate(), f"{domain} now serves the base model")[1])
 
     @ad.command("rollback")
-    def rollback_cmd(domain: DomainArg) -> None:
+    def rollback_cmd(ctx: typer.Context, domain: DomainArg) -> None:
         """Re-activate the adapter that was active before the current one."""
-        _registry_op(domain, lambda r: f"{domain} rolled back to adapter {r.rollback()}")
+        _registry_op(ctx, domain, lambda r: f"{domain} rolled back to adapter {r.rollback()}")
 
     @ad.command("delete")
-    def delete_cmd(domain: DomainArg,
+    def delete_cmd(ctx: typer.Context, domain: DomainArg,
                    name: Annotated[str, typer.Argument(help="Adapter name.")],
                    force: Annotated[bool, typer.Option(
                        help="Delete even the active adapter (the base is served).")] = False,
                    ) -> None:
         """Delete an adapter folder (not the active one unless --force)."""
-        _registry_op(domain, lambda r: (r.delete(name, force=force), f"deleted {name}")[1])
+        _registry_op(ctx, domain, lambda r: (r.delete(name, force=force), f"deleted {name}")[1])
 
 
-def _train(rt: Runtime, console: Console, err: Console, domain: str, data: Path | None,
+def _train(res: Resources, console: Console, err: Console, domain: str, data: Path | None,
            eval_data: Path | None, overrides: dict[str, Any], name: str | None, resume: bool,
            activate: bool, as_json: bool) -> None:
     from finetune.service import run_finetune
     from finetune.train import describe
 
-    run = run_finetune(rt, domain, data=data, eval_data=eval_data, overrides=overrides,
+    run = run_finetune(res, domain, data=data, eval_data=eval_data, overrides=overrides,
                        name=name, resume=resume, activate=activate,
                        log=lambda m: err.print(f"[dim]{m}[/dim]", highlight=False))
     result, name, target = run.result, run.name, run.adapter_dir

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app import kb_admin
+from app.cli.context import CliContext, runtime
 from app.cli.eval_cmd import register as register_eval
 from app.cli.finetune_cmd import register as register_finetune
 from app.cli.render import ingest_table, print_state, print_turn
@@ -43,26 +44,26 @@ def _status(msg: str) -> None:
 
 
 @app.command()
-def packs() -> None:
+def packs(ctx: typer.Context) -> None:
     """List the domain packs and their knowledge bases."""
-    rt = Runtime()
+    res = runtime(ctx).resources
     table = Table("pack", "title", "languages", "answer mode", "docs folder")
-    for name in rt.pack_names():
-        p = rt.pack(name)
+    for name in res.pack_names():
+        p = res.pack(name)
         table.add_row(name, p.title, ",".join(p.languages), p.generation.mode, str(p.docs_dir))
     console.print(table)
 
 
 @app.command()
-def ingest(domain: DomainArg,
+def ingest(ctx: typer.Context, domain: DomainArg,
            paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
            tag: Annotated[list[str] | None, typer.Option(help="Tag the documents.")] = None,
            label: Annotated[list[str] | None, typer.Option(
                help="Access label, e.g. restricted: only users cleared for it see them.")] = None,
            ) -> None:
     """Index files and folders into a pack's knowledge base."""
-    rt = Runtime()
-    rt.kb(domain, status=_status)
+    rt = runtime(ctx)
+    rt.resources.kb(domain, status=_status)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err_console) as progress:
         task = progress.add_task(f"indexing into {domain}", total=None)
@@ -80,7 +81,7 @@ def ingest(domain: DomainArg,
 
 
 def _require_documents(rt: Runtime, domain: str) -> None:
-    if not rt.kb(domain, status=_status).documents():
+    if not rt.resources.kb(domain, status=_status).documents():
         raise VeriragError(f"the '{domain}' knowledge base is empty; run "
                            f"`verirag ingest {domain} PATH` or `verirag setup` first")
 
@@ -97,23 +98,23 @@ def _token_printer(enabled: bool) -> tuple[list[bool], Callable[[str], None]]:
 
 
 @app.command()
-def ask(domain: DomainArg,
+def ask(ctx: typer.Context, domain: DomainArg,
         question: Annotated[str, typer.Argument(help="The question, in English or Chinese.")],
         verbose: Annotated[bool, typer.Option("--verbose", "-v",
                                               help="Show query, evidence and timings.")] = False,
         stream: Annotated[bool, typer.Option(help="Print tokens as they are generated.")] = True,
         ) -> None:
     """Answer one question from a pack's documents, with citations."""
-    rt = Runtime()
+    rt = runtime(ctx)
     _require_documents(rt, domain)
-    manager = rt.dialog(domain)
+    manager = rt.dialog(domain, user=cli_actor())
     streamed, on_token = _token_printer(stream and manager.pack.generation.mode == "generate")
     result = manager.turn(manager.start(), question, on_token=on_token)
     print_turn(console, result, streamed=streamed[0], verbose=verbose)
 
 
 @app.command()
-def chat(domain: DomainArg,
+def chat(ctx: typer.Context, domain: DomainArg,
          session: Annotated[str | None, typer.Option(help="Resume a conversation by id.")] = None,
          verbose: Annotated[bool, typer.Option("--verbose", "-v",
                                                help="Show rewritten queries and slots.")] = False,
@@ -123,9 +124,9 @@ def chat(domain: DomainArg,
     Type /state to see what verirag has understood, /new for a new conversation, /quit to
     leave. The session id printed at the start resumes it later with --session.
     """
-    rt = Runtime()
+    rt = runtime(ctx)
     _require_documents(rt, domain)
-    manager = rt.dialog(domain)
+    manager = rt.dialog(domain, user=cli_actor())
     session_id = session or manager.start()
     state = manager.state(session_id)
     console.print(f"[bold]{manager.pack.title}[/bold] · session {session_id}"
@@ -159,23 +160,27 @@ def chat(domain: DomainArg,
 
 
 @app.command()
-def setup() -> None:
+def setup(ctx: typer.Context) -> None:
     """Index the bundled packs' sample documents (first run) and warm the default models."""
-    rt = Runtime()
-    reports = rt.ensure_bundled_indexed(status=_status)
+    _setup(runtime(ctx))
+
+
+def _setup(rt: Runtime) -> None:
+    reports = rt.resources.ensure_bundled_indexed(status=_status)
     for name, report in reports.items():
         console.print(f"{name}: {report.summary}")
-    rt.models.generator()
+    rt.resources.models.generator()
     console.print("[green]ready[/green]")
 
 
 @app.command()
-def serve(port: Annotated[int, typer.Option(help="Port for the web app.")] = 8501,
+def serve(ctx: typer.Context,
+          port: Annotated[int, typer.Option(help="Port for the web app.")] = 8501,
           headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True) -> None:
     """Build the bundled knowledge bases if needed, then start the Streamlit app."""
-    setup()
-    rt = Runtime()
-    secret_file = rt.settings.home / "initial-admin-password"
+    rt = runtime(ctx)
+    _setup(rt)
+    secret_file = rt.resources.settings.admin_password_file
     password = rt.users.bootstrap_admin(secret_file)
     if password:
         console.print(f"first run: created user [bold]admin[/bold] with password "
@@ -189,22 +194,21 @@ def serve(port: Annotated[int, typer.Option(help="Port for the web app.")] = 850
 
 
 @kb_app.command("list")
-def kb_list() -> None:
+def kb_list(ctx: typer.Context) -> None:
     """Every pack's knowledge base with its size."""
-    rt = Runtime()
+    res = runtime(ctx).resources
     table = Table("pack", "documents", "chunks", "vectors", "revision")
-    for name in rt.pack_names():
-        s = rt.kb(name, status=_status).stats()
+    for name in res.pack_names():
+        s = res.kb(name, status=_status).stats()
         table.add_row(name, str(s["documents"]), str(s["chunks"]), str(s["vectors"]),
                       str(s["revision"]))
     console.print(table)
 
 
 @kb_app.command("show")
-def kb_show(domain: DomainArg) -> None:
+def kb_show(ctx: typer.Context, domain: DomainArg) -> None:
     """The documents in a pack's knowledge base."""
-    rt = Runtime()
-    docs = rt.kb(domain, status=_status).documents()
+    docs = runtime(ctx).resources.kb(domain, status=_status).documents()
     # Labels and errors get a column only when some document has one: a narrow terminal
     # then still shows whole file names.
     with_labels = any(d.labels for d in docs)
@@ -222,29 +226,29 @@ def kb_show(domain: DomainArg) -> None:
 
 
 @kb_app.command("delete")
-def kb_delete(domain: DomainArg,
+def kb_delete(ctx: typer.Context, domain: DomainArg,
               doc_id: Annotated[int, typer.Argument(help="Document id from `kb show`.")]) -> None:
     """Delete a document, its passages and their vectors."""
-    name = kb_admin.delete_document(Runtime(), domain, doc_id, actor=cli_actor())
+    name = kb_admin.delete_document(runtime(ctx), domain, doc_id, actor=cli_actor())
     console.print(f"deleted {name}", markup=False)
 
 
 @kb_app.command("label")
-def kb_label(domain: DomainArg,
+def kb_label(ctx: typer.Context, domain: DomainArg,
              doc_id: Annotated[int, typer.Argument(help="Document id from `kb show`.")],
              labels: Annotated[list[str] | None, typer.Argument(
                  help="The document's access labels; none to make it readable by every role.")
              ] = None) -> None:
     """Set a document's access labels (replacing the old ones); effective on the next search."""
-    name, now = kb_admin.set_labels(Runtime(), domain, doc_id, labels or [], actor=cli_actor())
+    name, now = kb_admin.set_labels(runtime(ctx), domain, doc_id, labels or [], actor=cli_actor())
     console.print(f"{name}: labels {', '.join(now) or '(none)'}", markup=False)
 
 
 @kb_app.command("rebuild")
-def kb_rebuild(domain: DomainArg) -> None:
+def kb_rebuild(ctx: typer.Context, domain: DomainArg) -> None:
     """Re-embed every passage from the database into fresh indexes."""
-    rt = Runtime()
-    rt.kb(domain, status=_status)
+    rt = runtime(ctx)
+    rt.resources.kb(domain, status=_status)
     n = kb_admin.rebuild(rt, domain, actor=cli_actor())
     console.print(f"rebuilt {domain}: {n} passages")
 
@@ -254,9 +258,10 @@ register_finetune(app)
 register_users(app)
 
 
-def main() -> None:
+def main(factory: Callable[[], Runtime] = Runtime) -> None:
+    """The ``verirag`` command; ``factory`` builds the one Runtime a command uses."""
     try:
-        app()
+        app(obj=CliContext(factory))
     except VeriragError as exc:
         err_console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         sys.exit(1)

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from app.audit import FORMATS, write_entries
 from app.auth.principal import ALL_PACKS, ROLES
-from app.services import Runtime
+from app.cli.context import runtime
 from verirag.errors import VeriragError
 
 console = Console()
@@ -50,14 +50,14 @@ def _stdin_password(flag: bool) -> str | None:
 
 
 @users_app.command("add")
-def users_add(name: NameArg,
+def users_add(ctx: typer.Context, name: NameArg,
               admin: Annotated[bool, typer.Option(
                   "--admin", help="Make the user admin of every pack (the first admin).")] = False,
               password_stdin: Annotated[bool, typer.Option(
                   "--password-stdin", help="Read the password from standard input.")] = False,
               ) -> None:
     """Create a user (asks for the password)."""
-    rt = Runtime()
+    rt = runtime(ctx)
     rt.users.add(name, _password(_stdin_password(password_stdin)), actor=cli_actor())
     if admin:
         rt.users.grant(name, ALL_PACKS, "admin", actor=cli_actor())
@@ -65,51 +65,52 @@ def users_add(name: NameArg,
 
 
 @users_app.command("passwd")
-def users_passwd(name: NameArg,
+def users_passwd(ctx: typer.Context, name: NameArg,
                  password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
                  ) -> None:
     """Set a user's password."""
-    Runtime().users.set_password(name, _password(_stdin_password(password_stdin)),
+    runtime(ctx).users.set_password(name, _password(_stdin_password(password_stdin)),
                                  actor=cli_actor())
     console.print(f"password of {name} changed")
 
 
 @users_app.command("remove")
-def users_remove(name: NameArg) -> None:
+def users_remove(ctx: typer.Context, name: NameArg) -> None:
     """Delete a user and their roles (their audit records stay)."""
-    Runtime().users.remove(name, actor=cli_actor())
+    runtime(ctx).users.remove(name, actor=cli_actor())
     console.print(f"removed {name}")
 
 
 @users_app.command("grant")
-def users_grant(name: NameArg,
+def users_grant(ctx: typer.Context, name: NameArg,
                 pack: Annotated[str, typer.Argument(help="Pack name, or '*' for every pack.")],
                 role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}.")],
                 clearance: Annotated[list[str] | None, typer.Option(
                     "--clearance", help="A document label this user may read (repeatable).")
                 ] = None) -> None:
     """Give a user a role on a pack (replacing an earlier one), with optional clearances."""
-    rt = Runtime()
-    if pack != ALL_PACKS and pack not in rt.pack_names():
-        raise VeriragError(f"no pack '{pack}'; packs: {', '.join(rt.pack_names())} or '*'")
+    rt = runtime(ctx)
+    known = rt.resources.pack_names()
+    if pack != ALL_PACKS and pack not in known:
+        raise VeriragError(f"no pack '{pack}'; packs: {', '.join(known)} or '*'")
     rt.users.grant(name, pack, role, clearance or [], actor=cli_actor())
     cleared = f", cleared for {', '.join(clearance)}" if clearance else ""
     console.print(f"{name} is {role} of {pack}{cleared}")
 
 
 @users_app.command("revoke")
-def users_revoke(name: NameArg, pack: Annotated[str, typer.Argument(help="Pack name or '*'.")],
-                 ) -> None:
+def users_revoke(ctx: typer.Context, name: NameArg,
+                 pack: Annotated[str, typer.Argument(help="Pack name or '*'.")]) -> None:
     """Take away a user's role on a pack."""
-    Runtime().users.revoke(name, pack, actor=cli_actor())
+    runtime(ctx).users.revoke(name, pack, actor=cli_actor())
     console.print(f"{name} has no role on {pack} any more")
 
 
 @users_app.command("list")
-def users_list() -> None:
+def users_list(ctx: typer.Context) -> None:
     """Users with their roles and clearances."""
     table = Table("user", "active", "roles", "created")
-    for u in Runtime().users.list():
+    for u in runtime(ctx).users.list():
         roles = "; ".join(f"{g.pack}: {g.role}" + (f" [{', '.join(sorted(g.clearance))}]"
                                                    if g.clearance else "") for g in u.grants)
         table.add_row(u.name, "yes" if u.active else "no", escape(roles) or "(none)",
@@ -130,6 +131,7 @@ def _when(value: str | None, option: str) -> datetime | None:
 
 @audit_app.command("export")
 def audit_export(
+    ctx: typer.Context,
     since: Annotated[str | None, typer.Option(help="From this date/time (ISO 8601, UTC).")] = None,
     until: Annotated[str | None, typer.Option(help="Up to this date/time.")] = None,
     fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")
@@ -141,14 +143,28 @@ def audit_export(
     out: Annotated[Path | None, typer.Option(help="Write to a file instead of stdout.")] = None,
 ) -> None:
     """Write audit records oldest first, for review or another system."""
-    entries = Runtime().audit.search(since=_when(since, "--since"), until=_when(until, "--until"),
-                                     actor=actor, action=action, pack=pack)
+    entries = runtime(ctx).audit.search(since=_when(since, "--since"),
+                                        until=_when(until, "--until"), actor=actor,
+                                        action=action, pack=pack)
     if out is None:
         write_entries(entries, fmt, sys.stdout)
         return
     with out.open("w", encoding="utf-8", newline="") as fh:
         n = write_entries(entries, fmt, fh)
     Console(stderr=True).print(f"{n} records written to {out}")
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Check the audit log's hash chain: every row unchanged, none removed or slipped in."""
+    verdict = runtime(ctx).audit.verify()
+    if not verdict.intact:
+        Console(stderr=True).print(
+            f"[red]error:[/red] audit log broken at row {verdict.broken_at}: {verdict.reason}; "
+            f"the {verdict.rows - 1} rows before it are intact", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"audit log intact: {verdict.rows} rows; newest row hash {verdict.head} "
+                  "(keep it elsewhere to detect rows cut from the end)", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from app.dialog.citations import check_answer, render
-from app.dialog.evidence import has_evidence
+from app.dialog.evidence import anchor_terms, has_evidence
 from app.dialog.extractive import extract
 from app.dialog.prompt import build_messages
 from app.dialog.types import Answer, AnswerSentence
@@ -44,33 +44,34 @@ class Answerer:
         self.adapter = adapter
 
     def params(self) -> GenerationParams:
-        g = self.pack.generation
-        return GenerationParams(g.max_new_tokens, g.temperature, g.top_p, g.repetition_penalty)
+        return self.pack.generation
 
     def answer(self, question: str, *, query: str | None = None,
                history: Sequence[dict[str, str]] = (), filters: Filters | None = None,
                on_token: TokenFn | None = None, adapter: str | None = None,
-               details: Mapping[str, str] | None = None) -> Answer:
-        lang = question_language(question)
+               details: Mapping[str, str] | None = None, lang: str | None = None) -> Answer:
+        """``lang`` is the question's language when the caller has detected it already
+        (``question_language``); it is detected here otherwise, and only here."""
+        lang = lang or question_language(question)
         refusal = self.pack.refusal_for(lang)
         query = query or question
         t0 = time.perf_counter()
-        found = self.retriever.search(query, filters=filters)
+        found = self.retriever.search(query, filters=filters,
+                                      lang=lang if query == question else None,
+                                      check_terms=anchor_terms(query, lang))
         answer = Answer(question=question, query=query, decision="answer", text="",
                         sources=found.passages, mode=self.pack.generation.mode,
                         evidence={"best_dense": found.best_dense,
                                   "best_coverage": found.best_coverage})
         answer.timings.retrieval_s = time.perf_counter() - t0
         blocked = self._blocked_term(question)
-        if blocked or not has_evidence(
-                found, self.pack.retrieval, query, lang,
-                lambda terms: self.retriever.unknown_terms(terms, filters)):
+        if blocked or not has_evidence(found, self.pack.retrieval, lang):
             return self._refuse(answer, refusal, blocked)
         if self.pack.generation.mode == "extractive" or self.generator is None:
             answer.mode = "extractive"
-            self._finish(answer, extract(query, found.passages, self.embedder), on_token)
+            self._finish(answer, extract(query, found.passages, self.embedder), lang, on_token)
             return answer
-        self._generate(answer, refusal, history, on_token, adapter or self.adapter, details)
+        self._generate(answer, lang, history, on_token, adapter or self.adapter, details)
         return answer
 
     def _blocked_term(self, question: str) -> str | None:
@@ -85,10 +86,11 @@ class Answerer:
             answer.evidence["blocked_term"] = 1.0
         return answer
 
-    def _generate(self, answer: Answer, refusal: str, history: Sequence[dict[str, str]],
+    def _generate(self, answer: Answer, lang: str, history: Sequence[dict[str, str]],
                   on_token: TokenFn | None, adapter: str | None,
                   details: Mapping[str, str] | None) -> None:
         assert self.generator is not None
+        refusal = self.pack.refusal_for(lang)
         messages = build_messages(self.pack.system_prompt, refusal, answer.question,
                                   answer.sources, history, details)
         stream = self.generator.stream(messages, self.params(), adapter=adapter)
@@ -113,16 +115,16 @@ class Answerer:
             # Nothing the model wrote is supported by the passages: fall back to quoting them.
             answer.mode = "extractive-fallback"
             sentences = extract(answer.query, answer.sources, self.embedder)
-        self._finish(answer, sentences, None)
+        self._finish(answer, sentences, lang, None)
 
-    def _finish(self, answer: Answer, sentences: list[AnswerSentence],
+    def _finish(self, answer: Answer, sentences: list[AnswerSentence], lang: str,
                 on_token: TokenFn | None) -> None:
         answer.sentences = sentences
         answer.text = render(sentences)
         if on_token and answer.text:
             on_token(answer.text)
         if not sentences:
-            self._refuse(answer, self.pack.refusal_for(question_language(answer.question)))
+            self._refuse(answer, self.pack.refusal_for(lang))
             return
         if self.pack.disclaimer_required and self.pack.disclaimer:
-            answer.disclaimer = self.pack.disclaimer_for(question_language(answer.question))
+            answer.disclaimer = self.pack.disclaimer_for(lang)

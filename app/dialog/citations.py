@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.dialog.types import AnswerSentence
+from knowledge.text.cjk import han_count
 from knowledge.text.sentences import split_sentences
 from knowledge.text.tokenize import search_tokens
 from knowledge.types import Passage
@@ -52,8 +53,7 @@ def render(sentences: Sequence[AnswerSentence]) -> str:
 
 
 def _mostly_cjk(text: str) -> bool:
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    return cjk > len(text) * 0.3
+    return han_count(text) > len(text) * 0.3
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

@@ -8,12 +8,15 @@ about office hours in general does not answer a question about an office the doc
 mention. Names are checked against the whole knowledge base, not the passage, because the
 institution's own name ("Northbridge") is rarely repeated in the passage holding the figure.
 Either of the first two signals alone is easy to fool.
+
+The decision is taken from the retrieval result alone: the answerer asks the search to check
+:func:`anchor_terms` and the result reports which of them are unknown, together with each
+passage's cosine and coverage. Nothing here calls back into the knowledge base.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from domains.pack import RetrievalConfig
 from knowledge.retrieval import RetrievalResult
@@ -34,10 +37,20 @@ def anchor_names(question: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def has_evidence(found: RetrievalResult, cfg: RetrievalConfig, question: str, lang: str,
-                 unknown: Callable[[list[str]], list[str]]) -> bool:
-    """``unknown`` returns the terms no passage of the knowledge base contains."""
-    if lang == "en" and unknown(anchor_names(question)):
+def anchor_terms(question: str, lang: str) -> list[str]:
+    """The terms the search must check the knowledge base knows (``check_terms``).
+
+    Only English questions are checked: capitalisation marks names there and nowhere else.
+    """
+    return anchor_names(question) if lang == "en" else []
+
+
+def has_evidence(found: RetrievalResult, cfg: RetrievalConfig, lang: str) -> bool:
+    """Whether ``found`` supports an answer to a question in ``lang``.
+
+    ``found`` must come from a search given ``check_terms=anchor_terms(question, lang)``.
+    """
+    if lang == "en" and found.unknown_terms:
         return False
     use_dense = lang in cfg.dense_languages
     return any(

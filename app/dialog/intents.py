@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
+from app.dialog.phrases import EXAMPLES, book
 from app.dialog.state import DialogState
 from domains.pack import IntentConfig, Pack, SlotConfig
 
 _FLAGS = re.IGNORECASE
-_EXAMPLES = re.compile(r",?\s*(?:e\.g\.|for example|such as)|[，,]?\s*(?:例如|比如|如)", _FLAGS)
 
 
 def detect_intents(text: str, pack: Pack) -> set[str]:
@@ -50,33 +50,33 @@ def clarifying_question(missing: Sequence[SlotConfig], lang: str, *, pack: Pack 
     """
     if not missing:
         return ""
-    zh = lang == "zh"
-    reasons = _reasons(missing, pack, intents, zh)
-    needs = [_label(slot, zh, keep_examples=len(missing) == 1) for slot in missing]
-    if zh:
-        why = f"要回答{'、'.join(reasons)}的问题，" if reasons else "要回答这个问题，"
-        return f"{why}我还需要知道：{'；'.join(needs)}。能告诉我吗？"
-    why = f"To answer about {' and '.join(reasons)}, " if reasons else "To answer this, "
-    listed = needs[0] if len(needs) == 1 else "; ".join(needs)
-    return f"{why}I need to know {listed}. Could you tell me?"
+    language = "zh" if lang == "zh" else "en"
+    words = book(language)
+    reasons = _reasons(missing, pack, intents, language)
+    needs = [_label(slot, language, keep_examples=len(missing) == 1) for slot in missing]
+    why = (words.CLARIFY_WHY.format(reasons=words.CLARIFY_REASONS_JOIN.join(reasons))
+           if reasons else words.CLARIFY_WHY_UNKNOWN)
+    return str(words.CLARIFY.format(why=why, needs=words.CLARIFY_NEEDS_JOIN.join(needs)))
 
 
 def _reasons(missing: Sequence[SlotConfig], pack: Pack | None, intents: Collection[str],
-             zh: bool) -> list[str]:
+             language: str) -> list[str]:
     """Descriptions of the detected intents that need one of the missing slots."""
     if pack is None:
         return []
     needed = {name for slot in missing for name in slot.required_for}
     chosen: list[IntentConfig] = [i for i in pack.intents
                                   if i.name in intents and i.name in needed]
-    return [i.description_for("zh" if zh else "en") for i in chosen]
+    return [i.description_for(language) for i in chosen]
 
 
-def _label(slot: SlotConfig, zh: bool, *, keep_examples: bool) -> str:
-    text = slot.description_for("zh" if zh else "en")
+def _label(slot: SlotConfig, language: str, *, keep_examples: bool) -> str:
+    """The slot as the question names it: "the patient age in years", "患者年龄（岁）"."""
+    text = slot.description_for(language)
     if not keep_examples:
-        text = _EXAMPLES.split(text, maxsplit=1)[0]
+        text = EXAMPLES.split(text, maxsplit=1)[0]
     text = text.strip(" ,，")
-    if zh or re.match(r"(?:the|a|an|your|their)\b", text, _FLAGS):
+    words = book(language)
+    if not words.DEFINITE_ARTICLE or re.match(words.ARTICLE, text, _FLAGS):
         return text
-    return f"the {text}"
+    return f"{words.DEFINITE_ARTICLE}{text}"

@@ -80,9 +80,9 @@ class DialogManager:
     def turn(self, session_id: str, text: str, *, on_token: TokenFn | None = None,
              adapter: str | None = None) -> TurnResult:
         question = clean_question(text)
+        lang = question_language(question)  # once per turn; everything below is handed it
         state = self.state(session_id)
-        reply = small_talk_reply(question, question_language(question),
-                                 awaiting=bool(state.awaiting))
+        reply = small_talk_reply(question, lang, awaiting=bool(state.awaiting))
         if reply is not None:
             return self._small_talk(session_id, state, question, reply)
         fallback = self.model_fallback if state.awaiting else None
@@ -92,8 +92,8 @@ class DialogManager:
         missing = missing_required(state, intents, self.pack)
         if missing:
             answer = Answer(question=question, query=rewrite.query, decision="clarify",
-                            text=clarifying_question(missing, question_language(question),
-                                                     pack=self.pack, intents=intents),
+                            text=clarifying_question(missing, lang, pack=self.pack,
+                                                     intents=intents),
                             mode="clarify")
             awaiting = [slot.name for slot in missing]
         else:
@@ -103,7 +103,7 @@ class DialogManager:
                                           filters=replace(slot_filters(state, self.pack),
                                                           clearance=self.clearance),
                                           on_token=on_token, adapter=adapter,
-                                          details=self._details(state))
+                                          details=self._details(state), lang=lang)
             awaiting = []
         state.add_turn(Turn(state.next_index, question, rewrite.query, answer.decision,
                             answer.text, [p.chunk_id for _, p in answer.cited_passages()]))

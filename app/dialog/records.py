@@ -1,28 +1,27 @@
 """Conversation records in SQL: sessions, turns (with state, citations and timings), audit.
 
 Own declarative base: these tables belong to the app, not the knowledge layer, but they live in
-the same database and are migrated by the same machinery (see ``app.dialog.migrations``).
-The audit table is append-only by convention: nothing in verirag updates or deletes its rows.
+the same database and are migrated by the same machinery (see ``app.dialog.migrations``);
+what every table set declares alike comes from ``knowledge.store.schema``.
+The audit table is append-only: nothing in verirag updates or deletes its rows, and each row
+is chained to the one before by hash (``app.dialog.audit_chain``), so an edit elsewhere shows.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from knowledge.store.migrate import Schema
+from knowledge.store.schema import JSON_TYPES, Schema, utcnow
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["SCHEMA", "AppBase", "AuditRow", "ChatSessionRow", "TurnRow", "utcnow"]
 
 
 class AppBase(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = JSON_TYPES
 
 
 class ChatSessionRow(AppBase):
@@ -80,11 +79,9 @@ class AuditRow(AppBase):
     action: Mapped[str] = mapped_column(String(32), index=True)
     pack: Mapped[str] = mapped_column(String(64), default="", index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The hash chain (app.dialog.audit_chain): the previous row's hash and this row's.
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    row_hash: Mapped[str] = mapped_column(String(64), default="")
 
 
-SCHEMA = Schema(
-    name="dialog",
-    versions_dir=Path(__file__).resolve().parent / "migrations" / "versions",
-    version_table="alembic_version_dialog",
-    metadata=AppBase.metadata,
-)
+SCHEMA = Schema.beside(__file__, "dialog", "alembic_version_dialog", AppBase.metadata)

@@ -12,26 +12,29 @@ tax in 2023?" before it is searched. The rules, in order:
 2. A follow-up that brings nothing but slot values ("and in 2023?", "那2022年呢？", "and for
    rivaroxaban?", the "82" answering "How old is the patient?"): the previous standalone query
    with each old value swapped for the new one; a value with no old one to replace is added.
-3. Any other follow-up ("what about its side effects?"): a pronoun is replaced by the most
-   recent entity value (a slot with ``entity = true``) that the previous query mentioned; then
-   the previous turn's topic is added: its expand-slot values and the key terms of its
-   standalone query (never of its answer, nor its exclamations and filler words) that the
-   question lacks. When the previous turn
-   was itself a follow-up only what it had carried counts as topic, not its own aspect, so a
-   chain of follow-ups does not snowball; ``MAX_CARRIED_TERMS`` is a safety cap.
+3. Any other follow-up ("what about its side effects?"): a pronoun, or one of the pack's
+   ``entity_nouns`` ("the drug"), is replaced by the most recent entity value (a slot with
+   ``entity = true``) that the previous query mentioned; then the previous turn's topic is
+   added: its expand-slot values and the key terms of its standalone query (never of its
+   answer, nor its exclamations and filler words) that the question lacks. When the previous
+   turn was itself a follow-up only what it had carried counts as topic, not its own aspect, so
+   a chain of follow-ups does not snowball; ``MAX_CARRIED_TERMS`` is a safety cap.
 
 Pure functions of (question, state, pack): call them after the turn's slots were updated and
-before the turn is appended. Left out on purpose: a model-based rewriter (slow, and a small
+before the turn is appended. The openers, pronouns and filler words are in the phrasebooks
+(``app.dialog.phrases``). Left out on purpose: a model-based rewriter (slow, and a small
 model rewrites confidently wrong) and coreference across more than one turn back (the previous
 standalone query already carries older context forward).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from app.dialog.phrases import References, en, references, zh
 from app.dialog.slots import (
     SlotUpdate,
     is_correction,
@@ -42,6 +45,7 @@ from app.dialog.slots import (
 from app.dialog.state import DialogState, SlotValue, Turn
 from domains.pack import Pack, SlotConfig
 from knowledge.retrieval import Filters
+from knowledge.text.cjk import han_count, has_han
 from knowledge.text.tokenize import key_terms
 
 MAX_CARRIED_TERMS = 12
@@ -51,47 +55,12 @@ WEAK_PRONOUN_MAX_TERMS = 5
 ZH_TAIL_MAX_TERMS = 3
 ENTITY_TOPIC_MAX_TERMS = 2
 _FLAGS = re.IGNORECASE
-# Not "the firm": in a law firm's questions that is the firm itself, not an earlier topic.
-_ENTITY_NOUNS = r"(?:drug|medicine|medication|company|bank|contract|agreement)"
-_EN_OPENER = re.compile(
-    r"^\W*(?:(?:and|but|so|ok(?:ay)?|then|also|well)\W+)*"
-    r"(?:(?:what|how)\s+about|what\s+of|same\s+(?:for|with|in|question)|and|also)\b\W*", _FLAGS)
-_ZH_OPENER = re.compile(r"^\W*(?:还有|那么|另外|再问一?下|同样|如果是|换成|那(?![个些样种份]))\W*")
-_ZH_TAIL = re.compile(r"呢(?=\W*$)")
-_EN_STRONG = re.compile(
-    rf"\b(?:its|their)\b|\b(?:the|this|that)\s+(?:same\s+)?{_ENTITY_NOUNS}\b|\bthe same\b"
-    r"|\b(?:this|that|these|those)\b(?=\s*(?:[?.!,;]|$|one\b|ones\b|case\b))", _FLAGS)
-_EN_WEAK = re.compile(r"\b(?:it|they|them|this|that|these|those)\b", _FLAGS)
-_ZH_PRONOUN = re.compile(r"它|(?<![尤极])其(?![他它中余实次])|(?<!应)该|这个|那个|这些|那些|上述"
-                         r"|(?<![因如彼])此(?![外时后前次])")
-# Pronouns that stand for one thing and can be replaced by it ("they" often means people).
-_EN_REPLACE = re.compile(rf"\b(?:the|this|that)\s+(?:same\s+)?{_ENTITY_NOUNS}\b|\bits\b"
-                         r"|\bit\b(?!['’]s)", _FLAGS)
-_EN_REPLACE_NOUN = re.compile(rf"\b(?:the|this|that)\s+(?:same\s+)?{_ENTITY_NOUNS}\b|\bits\b",
-                              _FLAGS)
-_ZH_REPLACE_NOUN = re.compile(
-    r"(?:该|此|这个|那个|这种|那种)(?:药物|药品|药|公司|银行|行|合同|协议)|它的")
-_ZH_REPLACE = re.compile(rf"{_ZH_REPLACE_NOUN.pattern}|它|(?<![尤极])其(?![他它中余实次])")
-# Words that carry no topic in a follow-up, a correction or the turn before: conversation
-# ("no, she is 45", "sorry, I'm in the US, give me a rate here": "I'm" leaves an "m").
-_FILLER = frozenset({
-    "also", "then", "else", "instead", "again", "ok", "okay", "please",
-    "nope", "actually", "meant", "mean", "sorry", "wrong",
-    "correction", "said", "she", "he", "her", "him", "his", "still", "yes", "yeah", "under",
-    "regarding", "per", "m", "re", "ve", "ll", "d", "s", "t", "just", "really", "course",
-    "here", "give", "tell", "know", "knew", "think", "wonder", "thanks", "thank", "great",
-    "还有", "那么", "另外", "同样", "情况", "的话", "如果", "如果是", "换成", "不是", "不对",
-    "错了", "我是说", "其实", "应该", "那个",
-})
-# Words that finish a reference ("the same drug", "that one") and so bring no new aspect;
-# in the turn before they may be its topic ("the employment contract"), so they are carried.
-_REFERENCE_WORDS = frozenset({
-    "same", "one", "ones", "case", "drug", "medicine", "medication", "company", "bank",
-    "contract", "agreement",
-})
+_EN_OPENER = re.compile(en.FOLLOW_UP_OPENER, _FLAGS)
+_ZH_OPENER = re.compile(zh.FOLLOW_UP_OPENER)
+_ZH_TAIL = re.compile(zh.FOLLOW_UP_TAIL)
+_FILLER = en.FILLER_WORDS | zh.FILLER_WORDS
 # An exclamation reacts to the last answer ("Of course I knew it!", "Great!"); it names no topic.
 _EXCLAMATION = re.compile(r"[^.!?。！？]*[!！]+")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
 _END_PUNCT = " \t?？。.!！"
 
@@ -133,7 +102,7 @@ def rewrite_query(question: str, state: DialogState, pack: Pack, *,
     if (correction or cleared) and not aspect:
         cue = "correction" if correction else f"forget {', '.join(cleared)}"
         return _swap_values(rest, last, pack, new, old, cleared, cue)
-    cue = _cue(rest, last, aspect)
+    cue = _cue(rest, last, aspect, pack)
     if cue is None:
         return _standalone(rest, state, pack, carry_recent_turns)
     if not aspect:
@@ -148,7 +117,7 @@ def follow_up_cue(question: str, state: DialogState, pack: Pack) -> str | None:
         return None
     text = " ".join(question.split())
     new = {n: v for n, v in state.slots.items() if v.turn == state.next_index}
-    return _cue(text, last, _aspect_terms(text, pack, new))
+    return _cue(text, last, _aspect_terms(text, pack, new), pack)
 
 
 def slot_filters(state: DialogState, pack: Pack) -> Filters:
@@ -166,7 +135,7 @@ def slot_filters(state: DialogState, pack: Pack) -> Filters:
 # --- the rules ------------------------------------------------------------------------------
 
 
-def _cue(text: str, last: Turn, aspect: list[str]) -> str | None:
+def _cue(text: str, last: Turn, aspect: list[str], pack: Pack) -> str | None:
     if last.decision == "clarify" and not aspect:
         return "answer to the clarifying question"
     opener = _EN_OPENER.match(text) or _ZH_OPENER.match(text)
@@ -177,11 +146,12 @@ def _cue(text: str, last: Turn, aspect: list[str]) -> str | None:
         # Only short: "…完成首次跌倒风险评估呢？" is a whole question that merely ends in 呢.
         return "ends with '呢'"
     # A long question that says "its" or "该" usually refers inside itself; a short one back.
+    refs = _references(pack)
     pronoun = None
     if len(terms) <= STRONG_PRONOUN_MAX_TERMS:
-        pronoun = _EN_STRONG.search(text) or _ZH_PRONOUN.search(text)
+        pronoun = refs.en_strong.search(text) or refs.zh_strong.search(text)
     if pronoun is None and len(terms) <= WEAK_PRONOUN_MAX_TERMS:
-        pronoun = _EN_WEAK.search(text)
+        pronoun = refs.en_weak.search(text)
     if pronoun is not None:
         return f"pronoun {pronoun.group().lower()!r}"
     if len(terms) <= SHORT_TERMS and _is_short(text):
@@ -317,11 +287,11 @@ def _replaceable(text: str, last: Turn, pack: Pack) -> re.Pattern[str]:
     first-line?"), not when it had its own subject ("Northbridge's concentration limit" ->
     "who approves exceptions to it?" is about the limit).
     """
-    zh = bool(_CJK.search(text))
+    refs = _references(pack)
     centred = len(_aspect_terms(last.question, pack, {})) <= ENTITY_TOPIC_MAX_TERMS
-    if zh:
-        return _ZH_REPLACE if centred else _ZH_REPLACE_NOUN
-    return _EN_REPLACE if centred else _EN_REPLACE_NOUN
+    if has_han(text):
+        return refs.zh_replace if centred else refs.zh_replace_noun
+    return refs.en_replace if centred else refs.en_replace_noun
 
 
 def _old_span(query: str, slot: SlotConfig, old: SlotValue | None,
@@ -342,9 +312,9 @@ def _aspect_terms(text: str, pack: Pack, new: dict[str, SlotValue]) -> list[str]
     covered_text = [m.group().casefold() for s in pack.slots for m in rule_matches(s, text)]
     covered_text += [v.value.casefold() for v in new.values()]
     covered = {t for piece in covered_text for t in key_terms(piece)}
+    ends = _reference_words(pack.entity_nouns("en"))
     return [t for t in key_terms(text) if t not in covered and t not in _FILLER
-            and t not in _REFERENCE_WORDS
-            and not (_CJK.search(t) and any(t in piece for piece in covered_text))]
+            and t not in ends and not (has_han(t) and any(t in piece for piece in covered_text))]
 
 
 def _mentioned(value: str, text: str) -> bool:
@@ -357,7 +327,7 @@ def _mentioned(value: str, text: str) -> bool:
 
 
 def _covered_cjk(term: str, have: set[str]) -> bool:
-    return bool(_CJK.search(term)) and any(term in h or h in term for h in have if _CJK.search(h))
+    return has_han(term) and any(term in h or h in term for h in have if has_han(h))
 
 
 def _strip_opener(text: str) -> str:
@@ -368,7 +338,19 @@ def _strip_opener(text: str) -> str:
 
 
 def _is_short(text: str) -> bool:
-    return len(_LATIN_WORD.findall(text)) <= 4 and len(_CJK.findall(text)) <= 8
+    return len(_LATIN_WORD.findall(text)) <= 4 and han_count(text) <= 8
+
+
+def _references(pack: Pack) -> References:
+    return references(pack.entity_nouns("en"), pack.entity_nouns("zh"))
+
+
+@functools.cache
+def _reference_words(nouns: tuple[str, ...]) -> frozenset[str]:
+    """Words that finish a reference and so bring no new aspect: "same", "one", and the pack's
+    entity nouns ("the same drug"). In the turn before, the noun may be its topic ("the
+    employment contract"), so it is carried there."""
+    return en.REFERENCE_WORDS | {t for noun in nouns for t in key_terms(noun)}
 
 
 def _describe(items: list[tuple[SlotConfig, SlotValue]]) -> str:

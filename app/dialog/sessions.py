@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import sessionmaker
 
-from app.dialog.records import AuditRow, ChatSessionRow, TurnRow, utcnow
+from app.dialog.audit_chain import append as append_audit
+from app.dialog.records import ChatSessionRow, TurnRow, utcnow
 from app.dialog.rewrite import Rewrite
 from app.dialog.state import DialogState
 from app.dialog.types import Answer
@@ -101,14 +102,14 @@ class SessionStore:
             if not row.title:
                 row.title = answer.question[:120]
             s.flush()
-            s.add(AuditRow(actor=actor or (row.user or ""), action="answer", pack=row.pack,
-                           detail={"session": session_id, "turn": turn.index,
-                                   "question": answer.question, "query": rewrite.query,
-                                   "decision": answer.decision,
-                                   "retrieved_chunk_ids": turn.retrieved_chunk_ids,
-                                   "cited": [c["chunk_id"] for c in turn.citations],
-                                   "answer": answer.text, "model": model, "adapter": adapter,
-                                   "timings": asdict(t)}))
+            append_audit(s, actor or (row.user or ""), "answer", row.pack,
+                         {"session": session_id, "turn": turn.index,
+                          "question": answer.question, "query": rewrite.query,
+                          "decision": answer.decision,
+                          "retrieved_chunk_ids": turn.retrieved_chunk_ids,
+                          "cited": [c["chunk_id"] for c in turn.citations],
+                          "answer": answer.text, "model": model, "adapter": adapter,
+                          "timings": asdict(t)})
             return turn.id
 
     def feedback(self, turn_id: int, value: int, comment: str = "", *, actor: str = "") -> None:
@@ -128,6 +129,6 @@ class SessionStore:
             turn = s.get(TurnRow, turn_id)
             assert turn is not None
             row = self._row(s, turn.session_id)
-            s.add(AuditRow(actor=actor or (row.user or ""), action="feedback", pack=row.pack,
-                           detail={"session": row.id, "turn": turn.index, "turn_id": turn_id,
-                                   "value": value, "comment": comment}))
+            append_audit(s, actor or (row.user or ""), "feedback", row.pack,
+                         {"session": row.id, "turn": turn.index, "turn_id": turn_id,
+                          "value": value, "comment": comment})

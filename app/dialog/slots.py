@@ -2,20 +2,21 @@
 
 Order of trust. A pack pattern is precise, so its match is taken as is (how="rule"). When the
 user answers a clarifying question ("82") or corrects a slot that already has a value ("no,
-she is 45"), the pattern's context words are missing, so the pattern's value part alone (group
-1, e.g. ``\\d{1,3}`` for age) is tried for just those slots, and only where it is specific: a
-group like ``\\w+`` would take any word, so it never runs alone. Last, and only for slots still
-empty, a model may propose values; a proposal is accepted only if it occurs literally in the
-user's text, so a small model's invented value ("apixaban" when the user wrote "that blood
-thinner") never enters the state.
+she is 45"), the pattern's context words are missing, so for just those slots the values the
+pack lists and its ``value_patterns`` (``\\d{1,3}`` for age) are looked for alone; the pack
+refuses a value pattern that matches any word. Last, and only for slots still empty, a model
+may propose values; a proposal is accepted only if it occurs literally in the user's text, so
+a small model's invented value ("apixaban" when the user wrote "that blood thinner") never
+enters the state.
 
 Corrections ("no", "actually", "I meant", "不是", "我是说") mark values how="user", and a value
 the user negates in the same message ("I meant apixaban, not warfarin", "不是30岁") is dropped.
 Clearing ("forget the age", "clear the company", "不考虑年龄") names a slot by its name, a
 distinctive word of its description (en or zh; words shared by two slots, like "patient", name
 neither), or its current value. Patterns match case-insensitively: users do not capitalise
-"Warfarin" the way the pack author did; a value equal to one of a pattern's literal
-alternatives takes the pack's spelling ("nda" -> "NDA", "Female" -> "female").
+"Warfarin" the way the pack author did; a value equal to one of the slot's ``values`` takes
+the pack's spelling ("nda" -> "NDA", "Female" -> "female"). The words of corrections, negations
+and clear commands are in the phrasebooks (``app.dialog.phrases``).
 
 Left out on purpose: relative values ("the year before"), arithmetic on ages, and more than one
 value per slot across turns (the newest message wins, see ``state``).
@@ -29,45 +30,23 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from app.dialog.phrases import EXAMPLES, en, zh
 from app.dialog.state import DialogState, How, SlotValue
-from domains.pack import SlotConfig
+from domains.pack import SlotConfig, values_alternation
+from knowledge.text.cjk import has_han
 from knowledge.text.tokenize import key_terms
 
 ModelFallback = Callable[[str, list[SlotConfig]], dict[str, str]]
 
 _FLAGS = re.IGNORECASE
-# Strong cues only: "should be", "instead of" and "应该是" also open ordinary questions ("what
-# dose should be given?", "剂量应该是多少？"), and a false correction lets loose value parts in.
-_CORRECTION_EN = re.compile(
-    r"^\W*(?:(?:oh|sorry|wait)\W+)?(?:no|nope|not quite|wrong|oops|correction|actually|i meant"
-    r"|i mean)\b(?!\s+(?:longer|more|one)\b)"
-    r"|\b(?:i meant|i said|correction:)"
-    r"|\bnot\b[^,.;!?]{1,40}\bbut\b", _FLAGS)
-_CORRECTION_ZH = re.compile(
-    r"^\W*(?:不是|不对|错了|更正|纠正|应该是|其实是)|我是说|我的意思是|更正为")
+_CORRECTION_EN = re.compile(en.CORRECTION, _FLAGS)
+_CORRECTION_ZH = re.compile(zh.CORRECTION)
 # Negation right before a value: in a correction that value is the wrong one being replaced.
-_NEGATED = re.compile(r"(?:\bnot|\bisn't|\bwasn't|\baren't|\bno longer|不是|并非|而非|而不是)"
-                      r"\s*(?:the\s+|a\s+|an\s+|on\s+)?$", _FLAGS)
-
-_CLEAR_EN = re.compile(
-    r"(?:^|[,.;!?]\s*)(?:(?:please|pls|ok|okay|and|now|also|then|so|let's|let us|you can"
-    r"|can you|could you)\W+)*"
-    r"(?:forget(?:\s+about)?|clear|drop|ignore|disregard|remove|reset|never\s*mind"
-    r"|stop\s+considering|don't\s+consider|do\s+not\s+consider)\b(?P<ref>[^,.;!?]*)"
-    r"|\bno\s+longer\s+(?:on|taking|takes|has|have|considering|consider)\b(?P<ref2>[^,.;!?]*)",
-    _FLAGS)
-_CLEAR_ZH = re.compile(
-    r"(?P<pre>[^，。；！？,.;!?]*)"
-    # Not 取消/删除/撤销: in contracts and data law they are the topic ("取消合同的条件").
-    r"(?:不考虑|不用考虑|不必考虑|不再考虑|先不管|别管|不用管|忽略|清除|去掉|不再服用|停用了|停了)"
-    r"(?P<ref>[^，。；！？,.;!?]*)")
-# The whole reference, so "forget all the allergies" clears the allergies only.
-_CLEAR_ALL = re.compile(r"\W*(?:everything|all|all of (?:it|that|them)|all slots|全部|所有|一切)"
-                        r"\W*", _FLAGS)
-_EXAMPLES = re.compile(r",?\s*(?:e\.g\.|for example|such as)|[，,]?\s*(?:例如|比如|如)", _FLAGS)
+_NEGATED = re.compile(rf"(?:{en.NEGATION}|{zh.NEGATION})\s*(?:{en.AFTER_NEGATION})?$", _FLAGS)
+_CLEAR_EN = re.compile(en.CLEAR_COMMAND, _FLAGS)
+_CLEAR_ZH = re.compile(zh.CLEAR_COMMAND)
+_CLEAR_ALL = re.compile(rf"\W*(?:{en.EVERYTHING}|{zh.EVERYTHING})\W*", _FLAGS)
 _ASCII_ALNUM = "A-Za-z0-9"
-_GENERIC_PROBES = ("abc", "词语")
-_REGEX_META = set("\\.^$*+?{}[]()|")
 
 
 @dataclass(frozen=True)
@@ -96,12 +75,13 @@ def normalise_value(value: str, slot: SlotConfig | None = None) -> str:
     """Trim, collapse spaces and drop wrapping punctuation; take the pack's spelling if any.
 
     The user's casing is kept for free-form values (names: "Northbridge Bank"); a value equal
-    to a literal alternative of the slot's patterns (an enumeration like sex, or a drug list)
-    becomes that alternative, so "Female" and "female" are one value.
+    to one of the slot's ``values`` (an enumeration like sex, or a drug list) becomes that
+    value, so "Female" and "female" are one value.
     """
     cleaned = " ".join(value.split()).strip(" \t\"'`“”‘’.,;:!?，。；：！？、（）()")
     if slot is not None:
-        cleaned = _canonical(tuple(slot.patterns)).get(cleaned.casefold(), cleaned)
+        folded = cleaned.casefold()
+        cleaned = next((v for v in slot.values if v.casefold() == folded), cleaned)
     return cleaned
 
 
@@ -225,12 +205,18 @@ def _rule_values(slot: SlotConfig, text: str, *, drop_negated: bool) -> list[str
     return list(values.values())
 
 
+def _alone(slot: SlotConfig) -> list[str]:
+    """Regexes for the slot's value written alone: its listed values, then its value patterns."""
+    listed = [values_alternation(slot.values)] if slot.values else []
+    return [*listed, *slot.value_patterns]
+
+
 def _loose_values(slots: Sequence[SlotConfig], text: str) -> dict[str, list[str]]:
-    """The specific value parts of ``slots`` found alone; a span two slots claim goes to none."""
+    """``slots``' values written alone in ``text``; a span two slots claim goes to none."""
     hits: list[tuple[str, int, int, str]] = []
     for slot in slots:
-        for group in _specific_groups(tuple(slot.patterns)):
-            bounded = f"(?<![{_ASCII_ALNUM}])(?:{group})(?![{_ASCII_ALNUM}])"
+        for pattern in _alone(slot):
+            bounded = f"(?<![{_ASCII_ALNUM}])(?:{pattern})(?![{_ASCII_ALNUM}])"
             for m in re.finditer(bounded, text, _FLAGS):
                 if not _NEGATED.search(text[: m.start()]):
                     hits.append((slot.name, m.start(), m.end(), normalise_value(m.group(), slot)))
@@ -260,85 +246,6 @@ def _literal_value(raw: str, slot: SlotConfig, text: str, *, drop_negated: bool)
     return normalise_value(found.group(), slot)
 
 
-@functools.cache
-def _first_group(pattern: str) -> str | None:
-    """The source text of the pattern's first capturing group (the value part), if any."""
-    depth, start, i, in_class = 0, -1, 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            if pattern[i + 1 : i + 2] == "]":
-                i += 1
-        elif ch == "(":
-            capturing = not pattern.startswith("?", i + 1) or pattern.startswith("?P<", i + 1)
-            if start < 0 and capturing:
-                start, depth = i, 0
-            if start >= 0:
-                depth += 1
-        elif ch == ")" and start >= 0:
-            depth -= 1
-            if depth == 0:
-                inner = pattern[start + 1 : i]
-                return re.sub(r"^\?P<\w+>", "", inner)
-        i += 1
-    return None
-
-
-def _top_level_alternatives(group: str) -> list[str]:
-    """``a|b(?:c|d)`` -> ["a", "b(?:c|d)"]: the alternatives outside any nested group."""
-    parts: list[str] = []
-    depth, current, i, in_class = 0, "", 0, False
-    while i < len(group):
-        ch = group[i]
-        if ch == "\\":
-            current += group[i : i + 2]
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(current)
-            current = ""
-            i += 1
-            continue
-        current += ch
-        i += 1
-    parts.append(current)
-    return parts
-
-
-@functools.cache
-def _canonical(patterns: tuple[str, ...]) -> dict[str, str]:
-    """Casefolded literal alternative -> the pack's spelling of it."""
-    spelling: dict[str, str] = {}
-    for pattern in patterns:
-        group = _first_group(pattern)
-        for alt in _top_level_alternatives(group) if group else []:
-            if alt and not (set(alt) & _REGEX_META):
-                spelling.setdefault(alt.casefold(), alt)
-    return spelling
-
-
-@functools.cache
-def _specific_groups(patterns: tuple[str, ...]) -> tuple[str, ...]:
-    """Value parts that do not match any word: safe to look for without context words."""
-    groups = (_first_group(p) for p in patterns)
-    return tuple(g for g in groups if g and not any(
-        re.fullmatch(g, probe, _FLAGS) for probe in _GENERIC_PROBES))
-
-
 # --- naming a slot in a clear command ---------------------------------------------------------
 
 
@@ -354,7 +261,7 @@ def _slot_words(name: str, descriptions: tuple[str, ...]) -> set[str]:
     """The slot's name words and its descriptions' words before any examples."""
     words = {_singular(w) for w in name.split("_")}
     for description in descriptions:
-        head = _EXAMPLES.split(description, maxsplit=1)[0]
+        head = EXAMPLES.split(description, maxsplit=1)[0]
         words.update(_singular(t) for t in key_terms(head))
     return words
 
@@ -381,6 +288,6 @@ def _contains_word(text: str, value: str) -> bool:
 
 def _word_in(word: str, ref_terms: set[str], folded_ref: str) -> bool:
     # Chinese words are matched as substrings: jieba may cut "不考虑年龄" differently.
-    if re.search(r"[\u4e00-\u9fff]", word):
+    if has_han(word):
         return word in folded_ref
     return word in ref_terms

@@ -4,7 +4,8 @@ Searched as a question, "Thank you!" is either refused ("the documents do not sa
 as a follow-up, answered again from the previous query: both are wrong to the person typing
 it. A message is small talk only when nothing else is in it ("thanks, and for rivaroxaban?"
 is a question) and the assistant is not waiting for an answer to a clarifying question (an
-"ok" there may be the user's reply). The reply states no fact, so it needs no citation.
+"ok" there may be the user's reply). The reply states no fact, so it needs no citation. The
+phrases and replies are in the phrasebooks (``app.dialog.phrases``).
 """
 
 from __future__ import annotations
@@ -12,44 +13,19 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from app.dialog.phrases import book, en, zh
 from app.dialog.state import DialogState, Turn
 
 Kind = Literal["thanks", "greeting", "goodbye", "ack"]
 
-_EN_PHRASES: dict[Kind, str] = {
-    "thanks": r"thanks?(?:\s+(?:you|u))?(?:\s+(?:so|very)\s+much)?(?:\s+a\s+lot)?|many\s+thanks"
-              r"|thx|ty|cheers|much\s+appreciated|appreciate\s+it",
-    "greeting": r"(?:hi|hello|hey|good\s+(?:morning|afternoon|evening))(?:\s+there)?",
-    "goodbye": r"bye|goodbye|see\s+you(?:\s+later)?|have\s+a\s+(?:good|nice)\s+day",
-    "ack": r"ok(?:ay)?|great|perfect|awesome|cool|nice|got\s+it|understood|that\s+helps"
-           r"|(?:that\s+is|that's)\s+(?:helpful|great|clear)",
-}
-_ZH_PHRASES: dict[Kind, str] = {
-    "thanks": r"谢谢(?:你|您)?|多谢|感谢(?:你|您)?|非常感谢|谢了",
-    "greeting": r"你好|您好|嗨|早上好|下午好|晚上好",
-    "goodbye": r"再见|拜拜",
-    "ack": r"好的|好|明白了|知道了|收到|懂了",
-}
-_FILLERS = r"(?:so|very|really|oh|ah|well|and|,|，|、|\s)*"
+_FILLERS = rf"(?:{en.SMALL_TALK_FILLERS}|,|，|、|\s)*"
 _PUNCT = r"[\s!！.。,，~～:)）(（]*"  # a "?" asks something
 _KIND_ORDER: tuple[Kind, ...] = ("thanks", "goodbye", "greeting", "ack")
 _WHOLE = re.compile(
-    rf"^{_PUNCT}(?:(?:{'|'.join(_EN_PHRASES.values())}|{'|'.join(_ZH_PHRASES.values())})"
+    rf"^{_PUNCT}(?:(?:{'|'.join(en.SMALL_TALK.values())}|{'|'.join(zh.SMALL_TALK.values())})"
     rf"{_FILLERS}{_PUNCT})+$", re.IGNORECASE)
-_KINDS = {kind: re.compile(rf"(?<![a-z])(?:{_EN_PHRASES[kind]})(?![a-z])|{_ZH_PHRASES[kind]}",
+_KINDS = {kind: re.compile(rf"(?<![a-z])(?:{en.SMALL_TALK[kind]})(?![a-z])|{zh.SMALL_TALK[kind]}",
                            re.IGNORECASE) for kind in _KIND_ORDER}
-
-_REPLIES: dict[Kind, dict[str, str]] = {
-    "thanks": {"en": "You're welcome. Ask another question about the documents whenever you "
-                     "like.",
-               "zh": "不客气。如还有关于文档的问题，请继续提问。"},
-    "greeting": {"en": "Hello. Ask me a question about the documents; every answer cites the "
-                       "passages it comes from.",
-                 "zh": "您好！请提出关于文档的问题，每个回答都会注明出处。"},
-    "goodbye": {"en": "Goodbye.", "zh": "再见。"},
-    "ack": {"en": "Ask another question about the documents whenever you like.",
-            "zh": "如还有关于文档的问题，请继续提问。"},
-}
 
 
 def small_talk(message: str, *, awaiting: bool = False) -> Kind | None:
@@ -68,7 +44,7 @@ def small_talk(message: str, *, awaiting: bool = False) -> Kind | None:
 def small_talk_reply(message: str, lang: str, *, awaiting: bool = False) -> str | None:
     """The reply to a small-talk message in ``lang`` ("en" or "zh"); None for anything else."""
     kind = small_talk(message, awaiting=awaiting)
-    return None if kind is None else _REPLIES[kind]["zh" if lang == "zh" else "en"]
+    return None if kind is None else str(book(lang).SMALL_TALK_REPLIES[kind])
 
 
 def record_small_talk(state: DialogState, message: str, reply: str) -> None:

@@ -33,10 +33,6 @@ from verirag.errors import AdapterMismatch, ConfigError, ModelNotFound
 METADATA_FILE = "verirag_adapter.json"
 PEFT_CONFIG_FILE = "adapter_config.json"
 FORMAT_VERSION = 1
-# In a pack's registry folder ($VERIRAG_HOME/adapters/PACK/): one line, the active adapter's
-# folder name. Written atomically by ``finetune.registry``; read here so ``app`` serves the
-# active adapter without importing ``finetune``.
-ACTIVE_FILE = "active"
 
 # Config keys that fix the shape of the network; the rest (dtype, transformers_version,
 # _name_or_path, use_cache...) differ between machines holding the same weights.
@@ -211,24 +207,3 @@ def check_adapter_base(name: str, adapter_dir: Path, loaded: LoadedBase) -> Adap
             f"adapter '{name}' ({adapter_dir}) names base '{peft_base}' in {PEFT_CONFIG_FILE}, "
             f"but the loaded base is '{loaded.label}'; {fix}")
     return None
-
-
-def read_active_adapter(pack_dir: Path) -> str | None:
-    """The adapter name the registry's ``active`` pointer names in ``pack_dir``, or None.
-
-    The pointer is written by ``verirag adapters activate`` / ``finetune``; a missing or empty
-    file means the pack serves the bare base.
-    """
-    path = Path(pack_dir) / ACTIVE_FILE
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: unreadable active-adapter pointer ({exc}); run "
-                          "`verirag adapters activate PACK NAME` to rewrite it") from exc
-    name = text.splitlines()[0].strip() if text else ""
-    if name and (name != Path(name).name or name.startswith(".")):
-        raise ConfigError(f"{path}: '{name}' is not an adapter folder name; run "
-                          "`verirag adapters activate PACK NAME` to rewrite it")
-    return name or None

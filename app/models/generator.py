@@ -23,15 +23,8 @@ from typing import Any, Protocol
 
 from app.models.adapters import LoadedBase, base_fingerprint, check_adapter_base
 from app.models.locate import ModelSource
+from domains.pack import GenerationParams
 from verirag.errors import AdapterMismatch, ConfigError, GenerationError, ModelNotFound
-
-
-@dataclass(frozen=True)
-class GenerationParams:
-    max_new_tokens: int = 160
-    temperature: float = 0.0
-    top_p: float = 1.0
-    repetition_penalty: float = 1.1
 
 
 @dataclass

@@ -6,6 +6,8 @@ services, the same for a turn answered now and one resumed from the database.
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from app.conversations import SlotView, TurnView
@@ -17,9 +19,19 @@ _TO_WIDGET = {1: 1, -1: 0}  # stored verdict -> st.feedback("thumbs") index (0 =
 _FROM_WIDGET = {1: 1, 0: -1}
 
 
+_MD_ACTIVE = re.compile(r"([\\$\[\]!<>`])")
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\.)", re.IGNORECASE)
+
+
 def escape_md(text: str) -> str:
-    """Answers are text, not Markdown: "$5" must not start a formula."""
-    return text.replace("\\", "\\\\").replace("$", "\\$")
+    """Document text shown through Markdown, with nothing live in it.
+
+    "$5" must not start a formula, and a link or an image written in a document must not
+    become one in the answer or its sources (the browser would fetch the image, the reader
+    could follow the link): brackets, ``!``, angle brackets and backticks are escaped, and
+    a zero-width space breaks bare URLs so they stay text. Tables and emphasis still render.
+    """
+    return _AUTOLINK.sub("&#8203;", _MD_ACTIVE.sub(r"\\\1", text))
 
 
 def show_answer(view: TurnView) -> None:
@@ -37,7 +49,7 @@ def show_answer(view: TurnView) -> None:
 def show_citations(view: TurnView) -> None:
     """Each [n] of the answer as an expander: document, page/heading, score, passage text."""
     for c in view.citations:
-        label = f"[{c.n}] {c.doc_name}" + (f" — {c.location}" if c.location else "")
+        label = escape_md(f"[{c.n}] {c.doc_name}" + (f" — {c.location}" if c.location else ""))
         with st.expander(label, icon=":material/format_quote:"):
             st.caption(tr("document **{name}**", name=escape_md(c.doc_name))
                        + (f" · {escape_md(c.location)}" if c.location else "")

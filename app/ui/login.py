@@ -6,14 +6,12 @@ or a removed user takes effect at once) and ends the session after ``session_min
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import streamlit as st
 
 from app.auth.principal import Principal
 from app.services import Runtime
 from app.ui.i18n import language_picker, tr
-from verirag.errors import AuthError, VeriragError
+from verirag.errors import AuthError, SessionRevoked, VeriragError
 
 PRINCIPAL_KEY = "principal"
 _NOTICE_KEY = "login-notice"
@@ -24,11 +22,14 @@ def signed_in(rt: Runtime) -> Principal | None:
     who: Principal | None = st.session_state.get(PRINCIPAL_KEY)
     if who is None:
         return None
-    if who.expired(rt.settings.session_minutes):
+    if who.expired(rt.resources.settings.session_minutes):
         sign_out(tr("Your session expired; please sign in again."))
         return None
     try:
-        fresh = replace(rt.users.principal(who.name), signed_in_at=who.signed_in_at)
+        fresh = rt.users.principal(who.name, signed_in_at=who.signed_in_at)
+    except SessionRevoked:
+        sign_out(tr("Your password was changed; please sign in again."))
+        return None
     except VeriragError:
         sign_out(tr("Your account is no longer active."))
         return None

@@ -32,7 +32,7 @@ if who is None:
                            icon=":material/login:", url_path="sign-in")]).run()
     st.stop()
 
-names = who.packs(rt.pack_names())
+names = who.packs(rt.resources.pack_names())
 if not names:
     with st.sidebar:
         language_picker()
@@ -49,9 +49,9 @@ with st.sidebar:
     language_picker()
     lang = language()  # bound now: a format function may be called outside this run
     st.selectbox(tr("Domain pack"), names, key=PACK_KEY,
-                 format_func=lambda n: rt.pack(n).title_for(lang),
+                 format_func=lambda n: rt.resources.pack(n).title_for(lang),
                  help=tr("Every page works on this pack's knowledge base."))
-    st.caption(rt.pack(st.session_state[PACK_KEY]).description_for(lang))
+    st.caption(rt.resources.pack(st.session_state[PACK_KEY]).description_for(lang))
     account_box(rt, who, st.session_state[PACK_KEY])
 st.query_params["pack"] = st.session_state[PACK_KEY]
 

@@ -56,7 +56,7 @@ def ensure_ready(rt: Runtime) -> None:
     if st.session_state.get("verirag_ready"):
         return
     with st.status(tr("Preparing knowledge bases…"), expanded=False) as status:
-        rt.ensure_bundled_indexed(status=lambda msg: status.update(label=msg))
+        rt.resources.ensure_bundled_indexed(status=lambda msg: status.update(label=msg))
         status.update(label=tr("Knowledge bases ready"), state="complete")
     st.session_state["verirag_ready"] = True
 

@@ -37,6 +37,7 @@ ZH: dict[str, str] = {
     "Signed out.": "已退出登录。",
     "Your session expired; please sign in again.": "会话已过期，请重新登录。",
     "Your account is no longer active.": "您的账户已停用。",
+    "Your password was changed; please sign in again.": "您的密码已更改，请重新登录。",
     # shared: first-run indexing, background jobs
     "Preparing knowledge bases…": "正在准备知识库…",
     "Knowledge bases ready": "知识库已就绪",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from evals.metrics.text import normalize, strip_citations
+from knowledge.text.cjk import HAN
 
 _DONT_KNOW = re.compile(
     r"do(?:es)? not (?:say|state|mention|contain|specify|provide|include)|"
@@ -41,7 +42,7 @@ _SENTENCE_END = re.compile(r"[.!?。！？;；\n]")
 def _starts_with(norm: str, word: str) -> bool:
     if not norm.startswith(word):
         return False
-    if re.match(r"[\u4e00-\u9fff]", word):
+    if HAN.match(word):
         # "是否" and "有无" ask rather than answer; "是" alone at the start answers.
         return not norm.startswith(("是否", "有无", "有没有", "是不是"))
     rest = norm[len(word):]

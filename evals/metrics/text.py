@@ -15,9 +15,10 @@ import re
 import string
 import unicodedata
 
+from knowledge.text.cjk import CJK
+
 _MARKER = re.compile(r"\[\d{1,3}(?:\s*[,，]\s*\d{1,3})*\]")
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _ASCII_PUNCT = frozenset(string.punctuation)
 
 
@@ -43,7 +44,7 @@ def tokens(text: str) -> list[str]:
     for word in normalize(text).split():
         run = ""
         for ch in word:
-            if _CJK.match(ch):
+            if CJK.match(ch):
                 if run:
                     out.append(run)
                     run = ""

@@ -38,12 +38,14 @@ class BM25Index:
     """A BM25 index whose results are chunk ids, ready to fuse with the dense ranking.
 
     ``revision`` is the SQL revision the index was last saved or loaded with (``None`` for one
-    built in memory and not saved yet).
+    built in memory and not saved yet); ``generation`` names the saved manifest it matches, which
+    a reader compares with :meth:`stored_generation` to notice another process's save.
     """
 
     def __init__(self, segments: Sequence[Segment] = (), revision: int | None = None) -> None:
         self._segments = tuple(segments)
         self.revision = revision
+        self.generation: str | None = None
 
     @classmethod
     def build(cls, ids: Sequence[int], texts: Sequence[str]) -> BM25Index:
@@ -165,6 +167,7 @@ class BM25Index:
             ) from exc
         self._segments = saved
         self.revision = revision
+        self.generation = generation
         files.remove_stale(directory, keep={generation, previous})
 
     @classmethod
@@ -202,6 +205,15 @@ class BM25Index:
         except FileNotFoundError as exc:
             raise files.corrupt(directory / generation, exc) from exc
 
+    @staticmethod
+    def stored_generation(directory: Path) -> str | None:
+        """The generation saved in ``directory`` (None if none), from the one-line pointer only.
+
+        Cheap enough to ask before every search; every save writes a new generation, so a
+        different answer means the files changed. Raises ``KnowledgeBaseError`` when damaged.
+        """
+        return files.read_pointer(Path(directory))
+
     @classmethod
     def _load_generation(cls, directory: Path, generation: str) -> BM25Index:
         meta = files.read_manifest(directory / generation)
@@ -217,6 +229,7 @@ class BM25Index:
             except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
                 raise files.corrupt(path, exc) from exc
         index = cls(segments, revision=int(meta["revision"]))
+        index.generation = generation
         if len(index) != meta.get("count"):
             raise files.corrupt(directory / generation, "its chunk count does not add up")
         return index

@@ -19,6 +19,7 @@ from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 from knowledge.loaders.base import CJK_CLASS, normalize_text, table_block
 from knowledge.loaders.decoding import decode_text
 from knowledge.types import Block, ParsedDocument
+from verirag.errors import DocumentRejected
 
 _DROP = ("script", "style", "nav", "aside", "noscript", "form", "template", "svg", "iframe")
 _DROP_AT_PAGE_LEVEL = ("header", "footer")
@@ -36,6 +37,15 @@ _HTML_START = re.compile(
 )
 _SKIP_LINK = re.compile(r"^(skip|jump) to (the )?(main )?(content|navigation)", re.I)
 _SKIPPED_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
+_MAX_LIST_DEPTH = 16
+# Tags that pages close explicitly (unlike li, td, p), so open-minus-closed counts how deep the
+# page nests. html.parser's tree builder slows down with the square of the depth (an attack
+# run's 1,500 nested <div> took seconds, 5,000 nested tables minutes), and no real page comes
+# near this limit.
+MAX_NESTING = 512
+_NESTING_TAG = re.compile(
+    r"<(/?)(div|section|article|main|aside|span|table|ul|ol|dl|blockquote|b|i|em|strong|font|"
+    r"small|a|form|fieldset|details|figure|center|header|footer|nav)\b[^>]*?(/?)>", re.I)
 _CJK_GAP = re.compile(rf"(?<={CJK_CLASS})\s*\n\s*(?={CJK_CLASS})")
 
 
@@ -52,6 +62,7 @@ class HtmlLoader:
         data = path.read_bytes()
         declared = _META_CHARSET.search(data[:4096])
         text, encoding = decode_text(data, name, declared[1].decode() if declared else None)
+        _check_nesting(text, name)
         soup = BeautifulSoup(text, "html.parser")
         metadata = {"encoding": encoding}
         if soup.title and soup.title.get_text(strip=True):
@@ -60,6 +71,19 @@ class HtmlLoader:
         root = soup.body or soup
         blocks = list(_walk(root))
         return ParsedDocument(name=name, mime=self.mime, blocks=blocks, metadata=metadata)
+
+
+def _check_nesting(text: str, name: str) -> None:
+    depth = deepest = 0
+    for match in _NESTING_TAG.finditer(text):
+        if match.group(3):  # <div/>: opens nothing
+            continue
+        depth = max(0, depth - 1) if match.group(1) else depth + 1
+        deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            raise DocumentRejected(name, f"the page nests its elements more than {MAX_NESTING} "
+                                         "levels deep; save it again from the program that "
+                                         "made it")
 
 
 def _strip_chrome(soup: BeautifulSoup) -> None:
@@ -102,8 +126,13 @@ def _inline_text(node: Tag) -> str:
     return _clean(_raw_text(node))
 
 
-def _walk(container: Tag) -> Iterator[Block]:
-    """Blocks of a container in document order; loose inline content becomes a paragraph."""
+def _walk(root: Tag) -> Iterator[Block]:
+    """Blocks of a container in document order; loose inline content becomes a paragraph.
+
+    Containers nest as deep as a page likes (an attack run sent 1,500 ``<div>``), so they are
+    walked with a stack of child iterators, not by recursion. Entering or leaving a container
+    ends the loose paragraph, as a block boundary does in a browser.
+    """
     loose: list[str] = []
 
     def flush() -> Iterator[Block]:
@@ -112,18 +141,22 @@ def _walk(container: Tag) -> Iterator[Block]:
         if text:
             yield Block("paragraph", text)
 
-    for node in list(container.children):
-        if not isinstance(node, Tag):
+    stack = [iter(list(root.children))]
+    while stack:
+        node = next(stack[-1], None)
+        if node is None:
+            stack.pop()
+            yield from flush()
+        elif not isinstance(node, Tag):
             loose.append(_raw_text(node))
         elif node.name in _HEADINGS or node.name in _BLOCKS:
             yield from flush()
             yield from _block(node)
         elif node.name in _CONTAINERS:
             yield from flush()
-            yield from _walk(node)
+            stack.append(iter(list(node.children)))
         else:
             loose.append(_raw_text(node))
-    yield from flush()
 
 
 def _block(node: Tag) -> Iterator[Block]:
@@ -151,11 +184,16 @@ def _block(node: Tag) -> Iterator[Block]:
 
 
 def _list_lines(node: Tag, depth: int) -> list[str]:
-    """Items as Markdown-style lines; nested lists indented under their item."""
+    """Items as Markdown-style lines; nested lists indented under their item.
+
+    Below ``_MAX_LIST_DEPTH`` levels a nested list stays in its item's text: no real list is
+    that deep, and recursion must not follow a hostile one down thousands of levels.
+    """
     lines: list[str] = []
     ordered = node.name == "ol"
     for number, item in enumerate(node.find_all("li", recursive=False), start=1):
-        nested = item.find_all(["ul", "ol"], recursive=False)
+        nested = (item.find_all(["ul", "ol"], recursive=False)
+                  if depth < _MAX_LIST_DEPTH else [])
         for sub in nested:
             sub.extract()
         text = " ".join(_inline_text(item).split())

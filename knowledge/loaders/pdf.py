@@ -37,6 +37,7 @@ from knowledge.loaders.headings import (
     is_numbered,
 )
 from knowledge.loaders.pdf_tables import PageTable, find_tables
+from knowledge.text.cjk import CJK_TEXT_CHARS
 from knowledge.types import Block, BlockKind, ParsedDocument
 from verirag.errors import DocumentRejected
 
@@ -53,8 +54,7 @@ _PAGE_NUMBER = re.compile(
 _EDGE_LINES = 2
 _CONTINUING = (",", "，", "、", "-", "–", "(", "（")
 # Layout text spaces CJK characters by their positions; a space between two is never text.
-_CJK = "\u3000-\u30ff\u3400-\u9fff\uf900-\uffef"
-_CJK_GAP = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+_CJK_GAP = re.compile(f"(?<=[{CJK_TEXT_CHARS}]) (?=[{CJK_TEXT_CHARS}])")
 Line = str | PageTable
 Draft = tuple[BlockKind, str, int, Guess | None, tuple[tuple[str, ...], ...] | None]
 # Library failures on malformed files: pypdf raises its own errors, but a broken object graph

@@ -61,7 +61,11 @@ class Registry:
             )
         suffix = (Path(name).suffix or path.suffix).lower()
         loader = self.choose(path, name, suffix)
-        document = loader.load(path, name)
+        try:
+            document = loader.load(path, name)
+        except RecursionError as exc:  # a parser library followed hostile nesting too far
+            raise DocumentRejected(name, "its structure is nested too deeply to read; save it "
+                                         "again from the program that made it") from exc
         # Rules of dashes or dots carry no meaning and would become chunks of their own.
         blocks = [b for b in document.blocks if any(c.isalnum() for c in b.text)]
         if not blocks:

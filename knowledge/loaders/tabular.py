@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import zipfile
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -93,14 +94,16 @@ class XlsxLoader:
     def load(self, path: Path, name: str) -> ParsedDocument:
         # A file handle, not the path: openpyxl refuses paths without an Excel extension, and
         # uploads arrive as temp files.
-        with path.open("rb") as handle:
+        with path.open("rb") as handle, path.open("rb") as formulas_handle:
             try:
                 workbook = load_workbook(handle, read_only=True, data_only=True)
+                formulas = load_workbook(formulas_handle, read_only=True, data_only=False)
                 try:
-                    blocks = _sheet_blocks(workbook)
+                    blocks = _sheet_blocks(workbook, formulas)
                     title = (workbook.properties.title or "").strip()
                 finally:
                     workbook.close()
+                    formulas.close()
             except _XLSX_ERRORS as exc:
                 reason = f"corrupt or unreadable XLSX ({library_message(exc, path, name)})"
                 raise DocumentRejected(name, reason) from exc
@@ -108,11 +111,19 @@ class XlsxLoader:
         return ParsedDocument(name=name, mime=self.mime, blocks=blocks, metadata=metadata)
 
 
-def _sheet_blocks(workbook: Workbook) -> list[Block]:
-    """A heading with the sheet name, then the sheet as one table; empty sheets are skipped."""
+def _sheet_blocks(workbook: Workbook, formulas: Workbook) -> list[Block]:
+    """A heading with the sheet name, then the sheet as one table; empty sheets are skipped.
+
+    A formula cell shows the value Excel cached when it saved the file; a file written by a
+    program that never calculated (no cached value) shows the formula itself ("=SUM(B2:B4)")
+    rather than an empty cell that reads as "no value".
+    """
     blocks: list[Block] = []
-    for sheet in workbook.worksheets:
-        rows = [[_cell(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+    for sheet, source in zip(workbook.worksheets, formulas.worksheets, strict=True):
+        rows = [[_cell(value if value is not None else formula)
+                 for value, formula in itertools.zip_longest(row, raw)]
+                for row, raw in zip(sheet.iter_rows(values_only=True),
+                                    source.iter_rows(values_only=True), strict=False)]
         block = table_block(rows)
         if block is not None:
             blocks += [Block("heading", sheet.title, level=1), block]

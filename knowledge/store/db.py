@@ -8,6 +8,7 @@ older verirag gains new columns and tables instead of silently lacking them.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -50,13 +51,28 @@ def _enable_wal(cur: sqlite3.Cursor) -> None:
             time.sleep(0.02 * min(attempt, 10))
 
 
+def _private_file(db: Path) -> None:
+    """Create the database file (and its folder) readable by its owner only.
+
+    It holds password hashes, restricted passages and the audit log. SQLite gives its -wal
+    and -shm files the database file's permissions, so they follow. Existing files and
+    folders are left as their owner set them.
+    """
+    if not db.parent.exists():
+        db.parent.mkdir(parents=True, mode=0o700)
+        db.parent.chmod(0o700)  # mkdir's mode is filtered by the umask
+    if not db.exists():
+        os.close(os.open(db, os.O_CREAT | os.O_WRONLY, 0o600))
+        db.chmod(0o600)
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine and migrate the database to the current schema."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":

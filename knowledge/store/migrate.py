@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -33,11 +32,15 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, MetaData, inspect
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import DBAPIError
 
 from knowledge.store.models import Base
+from knowledge.store.schema import Schema
 from verirag.errors import KnowledgeBaseError
+
+__all__ = ["KNOWLEDGE", "Schema", "alembic_config", "current_revision", "head_revision",
+           "upgrade"]
 
 log = logging.getLogger(__name__)
 
@@ -54,23 +57,6 @@ _PG_LOCK_KEY = 0x5645524952414701
 
 class _PartialSchemaError(KnowledgeBaseError):
     """Some of the initial tables exist but no migration history: damage, or a racing creator."""
-
-
-@dataclass(frozen=True)
-class Schema:
-    """One independently versioned set of tables in the shared database.
-
-    The knowledge layer's tables are one; the app's conversation tables are another, with
-    their own revisions folder and version table, migrated by this same machinery (the app
-    may import the knowledge layer, never the reverse).
-    """
-
-    name: str
-    versions_dir: Path
-    version_table: str
-    metadata: MetaData
-    initial_revision: str | None = None
-    initial_tables: frozenset[str] = frozenset()
 
 
 KNOWLEDGE = Schema("knowledge", MIGRATIONS_DIR / "versions", "alembic_version", Base.metadata,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+from knowledge.text.cjk import han_count
 
 
 def text_language(text: str) -> str:
-    """``zh`` when a fair share of the characters are Chinese, else ``en``."""
-    return "zh" if len(_CJK.findall(text)) >= max(2, len(text) * 0.2) else "en"
+    """``zh`` when a fair share of the characters are Chinese (Han), else ``en``."""
+    return "zh" if han_count(text) >= max(2, len(text) * 0.2) else "en"

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import re
 
-# Han (with extension A and compatibility ideographs), kana and hangul, the same scripts as
-# ``knowledge.text.tokenize``: written without spaces, so each character is its own token.
-_CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_CJK = re.compile(f"[{_CJK_CHARS}]")
-# One token: a CJK character, or a run of other letters and digits.
-_TOKEN = re.compile(f"[{_CJK_CHARS}]|[^\\W_{_CJK_CHARS}]+")
+from knowledge.text.cjk import CJK, CJK_CHARS
+
+# One token: a CJK character (the scripts written without spaces, as in
+# ``knowledge.text.tokenize``), or a run of other letters and digits.
+_TOKEN = re.compile(f"[{CJK_CHARS}]|[^\\W_{CJK_CHARS}]+")
 
 _FULL_WIDTH_ENDS = frozenset("。！？；")
 _CLOSERS = frozenset("\"'”’」』）)]】》〉")
@@ -111,7 +110,7 @@ def _boundary_end(text: str, match: re.Match[str]) -> int | None:
     if any(ch in _FULL_WIDTH_ENDS for ch in run):
         return end
     before = text[match.start() - 1] if match.start() > 0 else ""
-    if _CJK.match(before) and any(ch in "!?;" for ch in run):
+    if CJK.match(before) and any(ch in "!?;" for ch in run):
         return end
     if run == ";" or (end < len(text) and not text[end].isspace()):
         return None

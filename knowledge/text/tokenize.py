@@ -23,19 +23,17 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
+from knowledge.text.cjk import CJK, CJK_CHARS, CJK_RUN
+
 if TYPE_CHECKING:
     import jieba
 
 TOKENIZER_VERSION = 1
 
-# Han (with extension A and compatibility ideographs), kana and hangul: scripts written without
-# spaces, so they go through jieba and bigrams rather than the word pattern.
-_CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_CJK_RUN = re.compile(f"[{_CJK_CHARS}]+")
-_CJK_START = re.compile(f"[{_CJK_CHARS}]")
-# A word is letters and digits; after a digit it may continue with decimals (".5") or
+# CJK runs (scripts written without spaces) go through jieba and bigrams rather than the word
+# pattern. A word is letters and digits; after a digit it may continue with decimals (".5") or
 # thousands groups (",000"), so "2.5" and "1,000.50" stay whole while "2,3" splits.
-_LATIN = re.compile(rf"[^\W_{_CJK_CHARS}]+(?:(?<=\d)\.\d+|(?<=\d),\d{{3}}(?!\d))*")
+_LATIN = re.compile(rf"[^\W_{CJK_CHARS}]+(?:(?<=\d)\.\d+|(?<=\d),\d{{3}}(?!\d))*")
 
 # fmt: off
 _EN_STOPWORDS = frozenset((
@@ -89,14 +87,14 @@ def _latin_tokens(text: str) -> list[str]:
 
 
 def _is_cjk(token: str) -> bool:
-    return _CJK_START.match(token) is not None
+    return CJK.match(token) is not None
 
 
 def _split(text: str) -> list[tuple[bool, str]]:
     """Cut normalised text into (is_cjk, piece) spans, in order."""
     pieces: list[tuple[bool, str]] = []
     position = 0
-    for run in _CJK_RUN.finditer(text):
+    for run in CJK_RUN.finditer(text):
         if run.start() > position:
             pieces.append((False, text[position : run.start()]))
         pieces.append((True, run.group()))

@@ -7,19 +7,25 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
+from app import kb_admin
 from app.audit import write_entries
 from app.auth.principal import Grant, Principal
 from app.auth.records import UserRow
+from app.cli.context import CliContext
 from app.cli.main import app
+from app.conversations import WITHHELD, load_turns
 from app.dialog.sessions import SessionNotFound
 from app.services import Runtime
 from knowledge.ingest import TextDoc
 from knowledge.retrieval import Filters
-from verirag.errors import AuthError, LoginThrottled, VeriragError
+from tests.conftest import Cli
+from verirag.errors import AuthError, LoginThrottled, SessionRevoked, VeriragError
 
 PUBLIC = TextDoc("engagement-terms.md", "# Engagement terms\n\nInvoices are payable within "
                  "30 days of the invoice date. Late payment accrues interest at 2% per month.")
@@ -32,7 +38,7 @@ QUESTION = "What is the agreed purchase price for Falcon Logistics?"
 @pytest.fixture
 def legal(fresh_runtime: Runtime) -> Runtime:
     """The legal pack with one public and one restricted document."""
-    ingestor = fresh_runtime.ingestor("legal")
+    ingestor = fresh_runtime.resources.ingestor("legal")
     ingestor.ingest_texts([PUBLIC])
     report = ingestor.ingest_texts([SECRET], labels=["Restricted "])
     assert report.count("indexed") == 1
@@ -64,7 +70,7 @@ def test_two_users_same_question_only_the_cleared_one_sees_the_restricted_passag
     assert all(p.doc_name != "merger-project-falcon.md" for p in result.answer.sources)
 
     # What the audit log says each one was shown: the trainee's retrieval held no secret chunk.
-    secret_ids = legal.retriever("legal").allowed_ids(
+    secret_ids = legal.resources.retriever("legal").allowed_ids(
         Filters(doc_names=frozenset({SECRET.name})))
     assert secret_ids
     answers = {e.actor: e.detail for e in legal.audit.search(action="answer")}
@@ -74,7 +80,7 @@ def test_two_users_same_question_only_the_cleared_one_sees_the_restricted_passag
 
 def test_relabelling_takes_effect_on_the_next_search(legal: Runtime) -> None:
     _, trainee = _people(legal)
-    kb = legal.kb("legal")
+    kb = legal.resources.kb("legal")
     doc = next(d for d in kb.documents() if d.name == "merger-project-falcon.md")
     kb.set_labels(doc.id, [])
     manager = legal.dialog("legal", principal=trainee)
@@ -121,12 +127,73 @@ def test_passwords_are_salted_argon2_and_logins_are_audited(fresh_runtime: Runti
             users.authenticate(name, password)
     actions = [(e.actor, e.action) for e in fresh_runtime.audit.search()
                if e.action.startswith("login")]
-    assert actions == [("ana", "login"), ("ana", "login_failed"), ("nobody", "login_failed")]
+    assert actions[:2] == [("ana", "login"), ("ana", "login_failed")]
+    assert actions[2][0].startswith("unknown:") and actions[2][1] == "login_failed"
+
+
+def test_a_password_typed_into_the_name_field_never_reaches_the_audit_log(
+        fresh_runtime: Runtime) -> None:
+    users = fresh_runtime.users
+    users.add("ana", "right password", actor="test")
+    for _ in range(2):
+        with pytest.raises(AuthError):
+            users.authenticate("right password", "right password")
+    log = json.dumps([e.to_json() for e in fresh_runtime.audit.search()])
+    assert "right password" not in log
+    failed = [e.actor for e in fresh_runtime.audit.search(action="login_failed")]
+    assert len(failed) == 2 and failed[0] == failed[1], "the same typed name, one fingerprint"
+
+
+def test_parallel_wrong_logins_check_no_more_passwords_than_the_limit(
+        fresh_runtime: Runtime) -> None:
+    users = fresh_runtime.users
+    users.add("ana", "right password", actor="test")
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        try:
+            users.authenticate("ana", "guess guess")
+        except LoginThrottled:
+            outcomes.append("throttled")
+        except AuthError:
+            outcomes.append("checked")
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("checked") == users.max_failures == 5
+    assert outcomes.count("throttled") == 7
+
+
+def test_a_password_reset_lifts_the_lockout_as_the_message_says(fresh_runtime: Runtime) -> None:
+    users = fresh_runtime.users
+    users.add("ana", "right password", actor="test")
+    for _ in range(users.max_failures):
+        with pytest.raises(AuthError):
+            users.authenticate("ana", "guess guess")
+    with pytest.raises(LoginThrottled, match="ask an admin to reset the password"):
+        users.authenticate("ana", "right password")
+    users.set_password("ana", "a new password", actor="admin")
+    assert users.authenticate("ana", "a new password").name == "ana"
+
+
+def test_a_password_change_ends_earlier_sign_ins(fresh_runtime: Runtime) -> None:
+    users = fresh_runtime.users
+    users.add("ana", "right password", actor="test")
+    earlier = users.authenticate("ana", "right password").signed_in_at
+    assert users.principal("ana", signed_in_at=earlier).signed_in_at == earlier
+    users.set_password("ana", "a new password", actor="ana")
+    with pytest.raises(SessionRevoked, match="was changed; sign in again"):
+        users.principal("ana", signed_in_at=earlier)
+    later = users.authenticate("ana", "a new password").signed_in_at
+    assert users.principal("ana", signed_in_at=later).name == "ana"
 
 
 def test_repeated_failures_throttle_even_the_right_password(fresh_runtime: Runtime) -> None:
-    settings = fresh_runtime.settings.model_copy(update={"login_max_failures": 3})
-    rt = Runtime(settings, fresh_runtime.models)
+    settings = fresh_runtime.resources.settings.model_copy(update={"login_max_failures": 3})
+    rt = Runtime(settings, fresh_runtime.resources.models)
     rt.users.add("ana", "right password", actor="test")
     for _ in range(3):
         with pytest.raises(AuthError):
@@ -147,11 +214,12 @@ def test_bad_user_input_is_refused_clearly(fresh_runtime: Runtime, name: str, pa
 
 def test_cli_manages_users_and_exports_the_audit_log(legal: Runtime,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VERIRAG_HOME", str(legal.settings.home))
+    monkeypatch.setenv("VERIRAG_HOME", str(legal.resources.settings.home))
     runner = CliRunner()
 
     def run(*args: str, stdin: str | None = None) -> str:
-        result = runner.invoke(app, list(args), input=stdin, catch_exceptions=False)
+        result = runner.invoke(app, list(args), input=stdin, catch_exceptions=False,
+                               obj=CliContext(lambda: Runtime(resources=legal.resources)))
         assert result.exit_code == 0, result.output
         return result.output
 
@@ -163,7 +231,7 @@ def test_cli_manages_users_and_exports_the_audit_log(legal: Runtime,
     assert "*: admin" in flat and "legal: editor" in flat and "[restricted]" in flat
     run("users", "revoke", "clerk", "legal")
     assert "(none)" in run("users", "list")
-    secret = next(d for d in legal.kb("legal").documents() if d.name == SECRET.name)
+    secret = next(d for d in legal.resources.kb("legal").documents() if d.name == SECRET.name)
     assert secret.labels == ["restricted"]
     out = run("kb", "label", "legal", str(secret.id), "restricted", "Partners")
     assert "merger-project-falcon.md: labels partners, restricted" in out
@@ -187,9 +255,120 @@ def test_audit_export_rejects_an_unknown_format() -> None:
 def test_whether_a_restricted_document_names_something_does_not_leak(legal: Runtime) -> None:
     """The answerer refuses questions about names no passage contains; that check must not
     look into documents the reader is not cleared for, or a refusal reveals that they do."""
-    retriever = legal.retriever("legal")
+    retriever = legal.resources.retriever("legal")
     uncleared = Filters(clearance=frozenset())
     cleared = Filters(clearance=frozenset({"restricted"}))
     assert retriever.unknown_terms(["Orion Holdings"], cleared) == []
     assert retriever.unknown_terms(["Orion Holdings"], uncleared) == ["Orion Holdings"]
     assert retriever.unknown_terms(["Invoices"], uncleared) == []
+
+
+def test_an_admin_of_one_pack_reads_only_that_packs_audit_rows(fresh_runtime: Runtime) -> None:
+    audit = fresh_runtime.audit
+    audit.record("lee", "answer", "legal", question="the Falcon merger terms?")
+    audit.record("fay", "upload", "finance", files=[{"name": "q3.pdf"}])
+    audit.record("lee", "login")
+    packs = fresh_runtime.resources.pack_names()
+    finance_admin = Principal("fin", (Grant("finance", "admin"),))
+    seen = audit.search_for(finance_admin, packs)
+    assert [(e.actor, e.pack) for e in seen] == [("fay", "finance")]
+    assert audit.search_for(finance_admin, packs, pack="legal") == []
+    assert "Falcon" not in json.dumps([e.to_json() for e in seen])
+    root = Principal("root", (Grant("*", "admin"),))
+    assert len(audit.search_for(root, packs)) == 3
+    with pytest.raises(AuthError, match="may not read the audit log"):
+        audit.search_for(Principal("v", (Grant("finance", "editor"),)), packs)
+
+
+def _editor(rt: Runtime, clearance: tuple[str, ...] = ()) -> Principal:
+    rt.users.add("ed", "editor password", actor="test")
+    rt.users.grant("ed", "legal", "editor", list(clearance), actor="test")
+    return rt.users.principal("ed")
+
+
+def test_an_uncleared_upload_with_restricted_content_does_not_learn_its_name(
+        legal: Runtime) -> None:
+    ed = _editor(legal)
+    report = kb_admin.ingest_uploads(legal, "legal", [("notes.md", SECRET.text.encode())],
+                                     actor=ed.name, principal=ed)
+    (result,) = report.results
+    assert result.outcome == "duplicate"
+    assert "falcon" not in result.reason.lower() and "not cleared" in result.reason
+    audit = json.dumps([e.to_json() for e in legal.audit.search(action="upload")])
+    assert "falcon" not in audit.lower()
+
+
+def test_an_uncleared_upload_cannot_replace_a_restricted_document(legal: Runtime) -> None:
+    ed = _editor(legal)
+    report = kb_admin.ingest_uploads(
+        legal, "legal", [(SECRET.name, b"# Project Falcon\n\nNothing to see here.")],
+        actor=ed.name, principal=ed)
+    (result,) = report.results
+    assert result.outcome == "rejected" and "not cleared to see" in result.reason
+    (secret,) = [d for d in legal.resources.kb("legal").documents() if d.name == SECRET.name]
+    assert secret.labels == ["restricted"] and secret.status == "ready"
+    assert "412" in " ".join(p.text for p in legal.resources.retriever("legal").search(
+        "Falcon purchase price").passages)
+
+
+def test_a_cleared_replacement_keeps_the_documents_labels(legal: Runtime) -> None:
+    ed = _editor(legal, ("restricted",))
+    report = kb_admin.ingest_uploads(
+        legal, "legal", [(SECRET.name, b"# Project Falcon\n\nThe price is now EUR 430 million.")],
+        actor=ed.name, principal=ed)
+    assert report.results[0].outcome == "replaced"
+    (secret,) = [d for d in legal.resources.kb("legal").documents() if d.name == SECRET.name]
+    assert secret.labels == ["restricted"], "a new version never drops a restriction"
+    (row,) = legal.audit.search(action="upload")
+    assert row.detail["files"][0]["outcome"] == "replaced" and row.actor == "ed"
+
+
+def test_a_viewer_cannot_upload_through_the_service(legal: Runtime) -> None:
+    _, trainee = _people(legal)
+    with pytest.raises(AuthError, match="may not upload"):
+        kb_admin.ingest_uploads(legal, "legal", [("x.md", b"# X\n\nText.")],
+                                actor=trainee.name, principal=trainee)
+
+
+def test_a_relabelled_document_is_withheld_from_a_resumed_conversation(
+        legal: Runtime) -> None:
+    partner, trainee = _people(legal)
+    dm = legal.dialog("legal", principal=partner)
+    sid = dm.start()
+    assert "412" in dm.turn(sid, QUESTION).answer.text
+    pack = legal.resources.pack("legal")
+    (before,) = load_turns(legal.sessions, legal.engine, sid, pack, partner)
+    assert "412" in before.citations[0].text
+
+    secret = next(d for d in legal.resources.kb("legal").documents() if d.name == SECRET.name)
+    kb_admin.set_labels(legal, "legal", secret.id, ["restricted", "board"], actor="admin")
+    partner = legal.users.principal("partner")
+    (after,) = load_turns(legal.sessions, legal.engine, sid, pack, partner)
+    assert after.citations[0].text == WITHHELD and "412" not in after.citations[0].text
+    assert "412" not in after.answer and "withheld" in after.answer
+    with pytest.raises(AuthError, match="not trainee's"):
+        load_turns(legal.sessions, legal.engine, sid, pack, trainee)
+
+
+def test_an_audit_row_edited_or_deleted_outside_verirag_is_found(
+        fresh_runtime: Runtime) -> None:
+    cli = Cli(lambda: Runtime(resources=fresh_runtime.resources))
+    audit = fresh_runtime.audit
+    for n in range(4):
+        audit.record("ana", "upload", "legal", files=[{"name": f"f{n}.md"}])
+    assert audit.verify().intact and audit.verify().rows == 4
+    ok = cli("audit", "verify")
+    assert ok.exit_code == 0 and "audit log intact: 4 rows" in ok.output
+
+    with fresh_runtime.engine.begin() as conn:  # what someone with sqlite3 could do
+        conn.execute(text("UPDATE audit_log SET actor = 'bob' WHERE id = 2"))
+    verdict = audit.verify()
+    assert verdict.broken_at == 2 and "content was changed" in verdict.reason
+    bad = cli("audit", "verify")
+    assert bad.exit_code == 1 and "broken at row 2" in bad.output
+
+    with fresh_runtime.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'ana' WHERE id = 2"))
+        conn.execute(text("DELETE FROM audit_log WHERE id = 3"))
+    verdict = audit.verify()
+    assert verdict.broken_at == 4 and "previous row is broken" in verdict.reason

@@ -24,7 +24,7 @@ def _questions(pack: str) -> list[dict]:
 
 @pytest.mark.slow
 def test_generated_answer_cites_the_passage_holding_the_fact(runtime: Runtime) -> None:
-    answerer = runtime.answerer("medical")
+    answerer = runtime.resources.answerer("medical")
     assert answerer.generator is not None, "medical answers with the generator"
     streamed: list[str] = []
     answer = answerer.answer(
@@ -42,25 +42,26 @@ def test_generated_answer_cites_the_passage_holding_the_fact(runtime: Runtime) -
 
 @pytest.mark.slow
 def test_question_the_documents_do_not_cover_is_refused(runtime: Runtime) -> None:
-    answer = runtime.answerer("medical").answer(
+    answer = runtime.resources.answerer("medical").answer(
         "How much does visitor parking cost per day at the hospital?")
     assert answer.decision == "refuse"
-    assert answer.text == runtime.pack("medical").refusal_message
+    assert answer.text == runtime.resources.pack("medical").refusal_message
     assert answer.sources == [] and answer.cited == []
 
 
 def test_chinese_question_gets_a_chinese_cited_answer(runtime: Runtime) -> None:
-    answer = runtime.answerer("medical", with_generator=False).answer("Morse评分多少分为高危？")
+    answerer = runtime.resources.answerer("medical", with_generator=False)
+    answer = answerer.answer("Morse评分多少分为高危？")
     assert answer.decision == "answer"
     assert "45" in answer.text
     assert {p.doc_name for _, p in answer.cited_passages()} == {"fall-prevention-zh.md"}
 
 
 def test_chinese_out_of_scope_question_is_refused_in_chinese(runtime: Runtime) -> None:
-    answer = runtime.answerer("medical", with_generator=False).answer(
+    answer = runtime.resources.answerer("medical", with_generator=False).answer(
         "新生儿黄疸达到什么胆红素水平需要光疗？")
     assert answer.decision == "refuse"
-    assert answer.text == runtime.pack("medical").refusal_message_zh
+    assert answer.text == runtime.resources.pack("medical").refusal_message_zh
 
 
 @pytest.mark.parametrize("pack", PACKS)
@@ -71,7 +72,7 @@ def test_pack_eval_questions_are_answered_from_the_right_passage(runtime: Runtim
     Measured when written: 13-15 of 16 answerable questions cite the passage holding the
     evidence, and 1-4 of 4 unanswerable ones are refused. The floors below catch regressions.
     """
-    answerer = runtime.answerer(pack, with_generator=False)
+    answerer = runtime.resources.answerer(pack, with_generator=False)
     grounded = refused = 0
     items = _questions(pack)
     answerable = [q for q in items if q.get("answerable", True)]
@@ -90,6 +91,7 @@ def test_pack_eval_questions_are_answered_from_the_right_passage(runtime: Runtim
 
 def test_every_bundled_document_was_indexed(runtime: Runtime) -> None:
     for pack in PACKS:
-        docs = runtime.kb(pack).documents()
-        on_disk = {p.name for p in Path(runtime.pack(pack).docs_dir).iterdir() if p.is_file()}
+        docs = runtime.resources.kb(pack).documents()
+        docs_dir = Path(runtime.resources.pack(pack).docs_dir)
+        on_disk = {p.name for p in docs_dir.iterdir() if p.is_file()}
         assert {d.name for d in docs if d.status == "ready"} == on_disk

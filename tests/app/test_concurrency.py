@@ -1,5 +1,7 @@
 """Several people chatting while a large upload indexes, on one data directory.
 
+Run on the default SQLite file and on a real PostgreSQL server (concurrent writers there).
+
 Four chat threads in this process ask questions in a loop while a separate ``verirag ingest``
 process adds 30 documents to the same knowledge base. Every answer must arrive, every citation
 must resolve to a passage whose text is stored in the database, and at the end the knowledge
@@ -28,18 +30,29 @@ QUESTIONS = [
 NEW_DOCS = 12
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, fresh_runtime: Runtime) -> Runtime:
+    """The fresh data directory on the default SQLite file, or on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return fresh_runtime
+    url = request.getfixturevalue("pg_url")
+    settings = fresh_runtime.resources.settings.model_copy(update={"database_url": url})
+    return Runtime(settings, fresh_runtime.resources.models)
+
+
 @pytest.mark.slow
-def test_chats_keep_answering_while_an_upload_indexes(fresh_runtime: Runtime,
+def test_chats_keep_answering_while_an_upload_indexes(database: Runtime,
                                                       tmp_path: Path) -> None:
-    rt = fresh_runtime
-    rt.ingestor("legal").ingest([rt.pack("legal").docs_dir])
+    rt = database
+    rt.resources.ingestor("legal").ingest([rt.resources.pack("legal").docs_dir])
     folder = tmp_path / "upload"
     folder.mkdir()
     for i in range(NEW_DOCS):
         (folder / f"matter-{i:02d}.md").write_text(
             f"# Matter {i}\n\nMatter {i} concerns the lease of unit {i} at Quay Street. "
             f"The rent review for matter {i} falls on day {i + 1} of the quarter.\n\n" * 6)
-    env = {**os.environ, "VERIRAG_HOME": str(rt.settings.home), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "VERIRAG_HOME": str(rt.resources.settings.home), "HF_HUB_OFFLINE": "1",
+           "VERIRAG_DATABASE_URL": rt.resources.settings.db_url}
     ingest = subprocess.Popen([sys.executable, "-m", "app.cli.main", "ingest", "legal",
                                str(folder)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
@@ -81,7 +94,7 @@ def test_chats_keep_answering_while_an_upload_indexes(fresh_runtime: Runtime,
     assert len(answers) >= SESSIONS * len(QUESTIONS)
     assert sum(d == "answer" for d, _ in answers) >= len(answers) // 2
 
-    kb = rt.kb("legal")
+    kb = rt.resources.kb("legal")
     kb.reload()
     stored = kb.ready_chunk_ids()
     assert all(set(cited) <= stored for _, cited in answers), "an answer cited a lost passage"
@@ -98,7 +111,7 @@ def test_two_first_visits_at_once_share_one_knowledge_base(fresh_runtime: Runtim
 
     def visit() -> None:
         start.wait()
-        opened.append(fresh_runtime.kb("legal"))
+        opened.append(fresh_runtime.resources.kb("legal"))
 
     threads = [threading.Thread(target=visit) for _ in range(2)]
     for t in threads:

@@ -24,6 +24,6 @@ def test_table_rows_name_each_cell_and_leave_prose_alone() -> None:
 def test_the_row_that_answers_is_quoted_with_its_header(runtime: Runtime) -> None:
     passage = Passage(7, 1, "anticoagulation-protocol.pdf", TABLE, ("3.3 Target INR",), 2, 1.0)
     sentences = extract("What is the target INR for a mechanical mitral valve?", [passage],
-                        runtime.kb("medical").embedder)
+                        runtime.resources.kb("medical").embedder)
     assert MITRAL in [s.text for s in sentences]
     assert all(s.citations == (1,) and s.text.startswith("Indication: ") for s in sentences)

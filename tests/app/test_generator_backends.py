@@ -285,7 +285,7 @@ def test_non_http_url_is_a_config_error() -> None:
 @pytest.mark.slow
 def test_pack_answer_streams_from_the_server(server: FakeServer, runtime: Runtime) -> None:
     """End to end: a pack's question reaches the server with its prompt and adapter."""
-    base = runtime.answerer("medical", with_generator=False)
+    base = runtime.resources.answerer("medical", with_generator=False)
     answerer = type(base)(base.pack, base.retriever, client(server), base.embedder)
     streamed: list[str] = []
     answer = answerer.answer("What is the target INR for a patient on warfarin?",

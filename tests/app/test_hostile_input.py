@@ -50,8 +50,8 @@ def test_script_in_a_document_is_indexed_as_text_and_the_ui_never_renders_raw_ht
         fresh_runtime: Runtime) -> None:
     doc = TextDoc("notice.md", "# Notice\n\nThe <script>alert('x')</script> notice period "
                   "is <b>60 days</b> for landlords.")
-    assert fresh_runtime.ingestor("legal").ingest_texts([doc]).count("indexed") == 1
-    found = fresh_runtime.retriever("legal").search("notice period for landlords")
+    assert fresh_runtime.resources.ingestor("legal").ingest_texts([doc]).count("indexed") == 1
+    found = fresh_runtime.resources.retriever("legal").search("notice period for landlords")
     assert "<script>alert('x')</script>" in found.passages[0].text  # kept verbatim, as data
     offenders = [p.name for p in UI.rglob("*.py") if "unsafe_allow_html" in p.read_text()]
     assert offenders == [], "pages must render document and user text as text"

@@ -16,6 +16,7 @@ from app.dialog.state import DialogState, Turn
 from domains import load_pack
 from domains.pack import Pack, SlotConfig
 from knowledge.retrieval import Filters
+from knowledge.text.cjk import has_han
 
 
 def _turn(state: DialogState, pack: Pack, message: str, **kwargs: int) -> Rewrite:
@@ -24,7 +25,7 @@ def _turn(state: DialogState, pack: Pack, message: str, **kwargs: int) -> Rewrit
     rewrite = rewrite_query(message, state, pack, update=change, **kwargs)
     intents = detect_intents(rewrite.query, pack)
     missing = missing_required(state, intents, pack)
-    lang = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in message) else "en"
+    lang = "zh" if has_han(message) else "en"
     if missing:
         state.awaiting = [s.name for s in missing]
         reply = clarifying_question(missing, lang, pack=pack, intents=intents)
@@ -249,10 +250,24 @@ def test_slot_filters_turn_filter_slots_into_document_tags() -> None:
     state, _ = _replay("medical", ["A 72-year-old on warfarin"])
     assert slot_filters(state, medical) == Filters()
     ward = SlotConfig(name="ward", description="hospital ward", use="filter",
-                      patterns=[r"\b(ICU|maternity|paediatrics)\b"])
+                      values=["ICU", "maternity", "paediatrics"], patterns=[r"\b({values})\b"])
     pack = medical.model_copy(update={"slots": [*medical.slots, ward]})
     state = DialogState("medical")
     update_slots(state, "visiting rules on the icu?", pack.slots)
     filters = slot_filters(state, pack)
     assert filters.tags == frozenset({"ICU"}) and filters.active
     assert "ICU" not in rewrite_query("and in maternity?", state, pack).used_slots
+
+
+def test_the_nouns_that_refer_back_are_the_packs_own() -> None:
+    state, pack = _replay("medical", ["Is metformin first-line for diabetes?"])
+    question = "what are the drug's side effects?"
+    update = update_slots(state, question, pack.slots)
+    rewrite = rewrite_query(question, state, pack, update=update)
+    assert rewrite.query.startswith("what are metformin's side effects")
+    assert "replaced 'the drug' with 'metformin'" in rewrite.reason
+
+    # Without "drug" among the medications slot's entity_nouns it is an ordinary word.
+    slots = [s.model_copy(update={"entity_nouns": []}) for s in pack.slots]
+    plain = pack.model_copy(update={"slots": slots})
+    assert "metformin" not in rewrite_query(question, state, plain, update=update).query

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from app.dialog.records import AuditRow
 from app.services import Runtime
 from app.ui import state
+from app.ui.chat_view import escape_md
 from tests.app.signin import sign_in
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "ui" / "main.py")
@@ -147,3 +148,28 @@ def test_empty_question_is_one_clear_line(chat: AppTest) -> None:
     chat.chat_input[0].set_value("   \u200b").run()
     assert not chat.exception
     assert chat.error and "empty" in chat.error[0].value
+
+
+@pytest.mark.parametrize("text", [
+    "See ![chart](http://127.0.0.1:8765/pixel.png) for the rates.",
+    "Details [on the portal](https://intranet.example/rates) and <http://x.example>.",
+    "Rates at www.example.com or https://example.com/a?b=1 today.",
+    "Costs $5 and `code` and <img src=x onerror=alert(1)> here [1].",
+])
+def test_document_text_shown_as_markdown_has_no_live_link_or_image(text: str) -> None:
+    """Links and images written in a document render as text (an attack run saw the browser
+    fetch an image from a local server through an answer)."""
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").render(escape_md(text))
+    assert "<a " not in html and "<img" not in html and "<code>" not in html
+    assert "://" not in escape_md(text) and "www." not in escape_md(text)
+    assert "[1]" in html or "[1]" not in text, "citation markers still read as [n]"
+
+
+def test_answers_keep_their_tables_and_emphasis() -> None:
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").render(
+        escape_md("**INR** targets:\n\n| indication | INR |\n| --- | --- |\n| AF | 2.5 |\n"))
+    assert "<strong>INR</strong>" in html and "<table>" in html and "<td>2.5</td>" in html

@@ -46,8 +46,6 @@ def test_train_then_serve_an_adapter_from_the_page(adapters_page: AppTest,
     table = at.dataframe[0].value
     assert list(table["adapter"]) == [job.result] and list(table["served"]) == [""]
     at.button(key="activate").click().run()
-    from finetune.registry import AdapterRegistry
-
-    assert AdapterRegistry(fresh_runtime.settings.home, "medical").active() == job.result
-    assert fresh_runtime.adapter_path(fresh_runtime.pack("medical")) is not None
+    assert fresh_runtime.resources.adapters("medical").active() == job.result
+    assert fresh_runtime.resources.adapter_path(fresh_runtime.resources.pack("medical")) is not None
     assert [e.detail["op"] for e in fresh_runtime.audit.search(action="adapter")] == ["activate"]

@@ -80,7 +80,7 @@ def test_upload_reports_each_file_and_lists_the_document(docs_page: AppTest,
     assert list(listed["status"]) == ["ready"] and listed["passages"][0] >= 1
     assert listed["tags"][0] == "rules, 2024"
     assert docs_page.metric[0].value == "1"
-    (doc,) = fresh_runtime.kb("legal").documents()
+    (doc,) = fresh_runtime.resources.kb("legal").documents()
     assert doc.name == "harbourview-lounge.md"
 
 
@@ -97,18 +97,19 @@ def test_search_shows_the_top_passages(docs_page: AppTest) -> None:
 def test_delete_asks_first_then_removes_the_document(docs_page: AppTest,
                                                      fresh_runtime: Runtime) -> None:
     upload(docs_page, [("harbourview-lounge.md", ROOFTOP.encode(), "text/markdown")])
-    (doc,) = fresh_runtime.kb("legal").documents()
+    (doc,) = fresh_runtime.resources.kb("legal").documents()
     docs_page.selectbox(key="delete-legal").set_value(doc.id).run()
     docs_page.button(key="delete-doc").click().run()
     assert "Delete **harbourview-lounge.md**" in docs_page.warning[0].value
-    assert fresh_runtime.kb("legal").documents()  # nothing deleted before confirming
+    assert fresh_runtime.resources.kb("legal").documents()  # nothing deleted before confirming
     docs_page.button(key="confirm-delete").click().run()
     assert not docs_page.exception
-    assert fresh_runtime.kb("legal").documents() == []
+    assert fresh_runtime.resources.kb("legal").documents() == []
     assert any(s.value.startswith("Deleted harbourview-lounge.md") for s in docs_page.success)
     assert "No documents yet" in docs_page.info[0].value
     assert docs_page.selectbox(key="delete-legal").value is None
-    assert fresh_runtime.retriever("legal").search("rooftop lounge deposit").passages == []
+    found = fresh_runtime.resources.retriever("legal").search("rooftop lounge deposit")
+    assert found.passages == []
 
 
 def test_reindex_runs_in_the_background_and_reports(docs_page: AppTest) -> None:
@@ -121,7 +122,7 @@ def test_reindex_runs_in_the_background_and_reports(docs_page: AppTest) -> None:
 
 def test_an_editor_does_not_see_documents_beyond_their_clearance(fresh_runtime: Runtime) -> None:
     """A document's name can be the secret ("merger-project-falcon.md")."""
-    ingestor = fresh_runtime.ingestor("legal")
+    ingestor = fresh_runtime.resources.ingestor("legal")
     ingestor.ingest_texts([TextDoc("lounge-rules.md", ROOFTOP)])
     ingestor.ingest_texts([TextDoc("merger-project-falcon.md", "# Falcon\n\nPrice EUR 412m.")],
                           labels=["restricted"])

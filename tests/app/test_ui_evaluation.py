@@ -84,7 +84,7 @@ def test_uploaded_dataset_runs_in_the_background_and_its_report_is_shown(
     assert list(table.columns) == ["metric", "dense", "bm25"]
     assert "recall@5" in list(table["metric"])
     assert len(eval_page.image) >= 3  # metric bars, recall@k curve, latency
-    (report,) = (fresh_runtime.settings.home / "eval-reports").iterdir()
+    (report,) = (fresh_runtime.resources.settings.home / "eval-reports").iterdir()
     assert (report / "report.json").is_file() and (report / "summary.md").is_file()
 
 

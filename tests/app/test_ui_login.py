@@ -71,6 +71,18 @@ def test_sign_out_and_expiry_return_to_the_form(app_test: AppTest,
     assert "logout" in actions
 
 
+def test_a_password_change_signs_the_browser_out(app_test: AppTest,
+                                                 fresh_runtime: Runtime) -> None:
+    ensure_user(fresh_runtime, "kim", "*", "admin")
+    app_test.session_state[PRINCIPAL_KEY] = replace(
+        fresh_runtime.users.principal("kim"), signed_in_at=datetime.now(UTC) - timedelta(1e-3))
+    at = app_test.run()
+    assert at.chat_input
+    fresh_runtime.users.set_password("kim", "another password", actor="kim")
+    at = at.run()
+    assert "password was changed" in at.info[0].value and not at.chat_input
+
+
 def test_a_revoked_role_takes_effect_on_the_next_page_run(app_test: AppTest,
                                                           fresh_runtime: Runtime) -> None:
     ensure_user(fresh_runtime, "max", "finance", "viewer")

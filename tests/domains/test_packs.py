@@ -1,11 +1,13 @@
+import re
 from pathlib import Path
 
 import pytest
 
 from domains import list_packs, load_pack
 from domains.pack import load_pack_file
+from finetune.config import TrainConfig
 from knowledge.loaders import supported_suffixes
-from verirag.errors import PackError
+from verirag.errors import FinetuneError, PackError
 
 BUNDLED = ["finance", "legal", "medical"]
 
@@ -66,6 +68,14 @@ def test_a_pack_without_chinese_texts_shows_english(tmp_path: Path) -> None:
     ("[[slots]]\nname = \"age\"\ndescription = \"x\"\npatterns = [\"(unclosed\"]\n",
      "slots.0.patterns", "'(unclosed'"),
     ("colour = \"blue\"\n", "colour", "'blue'"),
+    ("[[slots]]\nname = \"tier\"\ndescription = \"x\"\npatterns = ['({values})']\n",
+     "slots.0.patterns", "'({values})'"),
+    ("[[slots]]\nname = \"tier\"\ndescription = \"x\"\nvalues = [\"Gold\", \"gold\"]\n",
+     "slots.0.values", "'gold'"),
+    ("[[slots]]\nname = \"tier\"\ndescription = \"x\"\nvalue_patterns = ['.+']\n",
+     "slots.0.value_patterns", "'.+'"),
+    ("[[slots]]\nname = \"tier\"\ndescription = \"x\"\nentity_nouns = [\"policy\"]\n",
+     "slots.0", "(table)"),
 ])
 def test_invalid_pack_names_file_field_and_value(tmp_path: Path, extra: str, field: str,
                                                   value: str) -> None:
@@ -81,3 +91,42 @@ def test_invalid_pack_names_file_field_and_value(tmp_path: Path, extra: str, fie
 def test_unknown_pack_lists_the_available_ones() -> None:
     with pytest.raises(PackError, match=r"no domain pack named 'dental'.*finance, legal, medical"):
         load_pack("dental")
+
+
+def test_slot_values_are_declared_once_and_written_into_the_patterns(tmp_path: Path) -> None:
+    _write_pack(tmp_path, """
+[[slots]]
+name = "law"
+description = "governing law"
+values = ["England", "England and Wales"]
+patterns = ['\\bunder ({values}) law\\b']
+entity = true
+entity_nouns = ["jurisdiction"]
+entity_nouns_zh = ["法域"]
+""")
+    pack = load_pack("insurance", [tmp_path])
+    match = re.search(pack.slots[0].patterns[0], "is it valid under England and Wales law?")
+    assert match is not None and match.group(1) == "England and Wales", "longest value first"
+    assert pack.entity_nouns("en") == ("jurisdiction",)
+    assert pack.entity_nouns("zh") == ("法域",)
+    again = type(pack).model_validate(pack.model_dump())
+    assert again.slots == pack.slots, "a dumped pack validates to the same pack"
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_packs_name_their_entity_nouns(name: str) -> None:
+    pack = load_pack(name)
+    assert pack.entity_nouns("en") and pack.entity_nouns("zh")
+
+
+def test_the_lora_section_is_the_training_runs_defaults(tmp_path: Path) -> None:
+    _write_pack(tmp_path, "[lora]\nr = 8\nepochs = 2\n")
+    lora = load_pack("insurance", [tmp_path]).lora
+    config = TrainConfig.from_pack(lora, epochs=5, learning_rate=None, max_steps=3)
+    assert (config.r, config.epochs, config.learning_rate, config.max_steps) == (
+        8, 5, lora.learning_rate, 3)
+    assert config.hyperparameters()["target_modules"] == ["q_proj", "v_proj"]
+    with pytest.raises(FinetuneError, match=r"training setting r = 0"):
+        TrainConfig.from_pack(lora, r=0)
+    with pytest.raises(FinetuneError, match=r"unknown training setting 'rank'"):
+        TrainConfig.from_pack(lora, rank=4)

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from app.evaluation import run_evaluation
 from app.services import Runtime
+from evals.service import run_evaluation
 from verirag.settings import load_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -79,7 +79,7 @@ def write_report(rt: Runtime, tmp: Path) -> None:
     for name, rows in (("corpus.jsonl", corpus), ("questions.jsonl", questions)):
         (data / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                                  encoding="utf-8")
-    run_evaluation(rt, "legal", str(data), retrieval_only=True, compare="dense,bm25")
+    run_evaluation(rt.resources, "legal", str(data), retrieval_only=True, compare="dense,bm25")
 
 
 @pytest.fixture
@@ -87,8 +87,8 @@ def served(runtime: Runtime, tmp_path: Path) -> Iterator[tuple[str, Runtime]]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium fonts-noto-cjk")
     home = tmp_path / "home"
-    shutil.copytree(runtime.settings.home, home)
-    rt = Runtime(load_settings(home=home), runtime.models)
+    shutil.copytree(runtime.resources.settings.home, home)
+    rt = Runtime(load_settings(home=home), runtime.resources.models)
     rt.users.add("clerk", PASSWORD, actor="test")
     rt.users.grant("clerk", "*", "admin", actor="test")
     write_report(rt, tmp_path)
@@ -161,7 +161,7 @@ def test_upload_ask_cite_delete_in_a_real_browser(served: tuple[str, Runtime],
                         "buffer": DOC.encode("utf-8")}])
             page.get_by_role("button", name="Index 1 file(s)").click()
             expect(page.get_by_text("1 indexed (0 new versions)")).to_be_visible()
-            assert [d.name for d in rt.kb("legal").documents() if d.name == DOC_NAME]
+            assert [d.name for d in rt.resources.kb("legal").documents() if d.name == DOC_NAME]
             page.get_by_label("Query").fill("港景屋顶休息室押金")
             page.get_by_label("Query").press("Enter")
             expect(page.get_by_text(f"1. {DOC_NAME}")).to_be_visible()
@@ -201,4 +201,4 @@ def test_upload_ask_cite_delete_in_a_real_browser(served: tuple[str, Runtime],
             raise
         finally:
             browser.close()
-    assert DOC_NAME not in [d.name for d in rt.kb("legal").documents()]
+    assert DOC_NAME not in [d.name for d in rt.resources.kb("legal").documents()]

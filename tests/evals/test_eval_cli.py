@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-runner = CliRunner()
+from tests.conftest import Cli
 
 CORPUS = [
     {"id": "hand-1", "title": "Hand hygiene", "source": "test",
@@ -61,8 +59,8 @@ def dataset(tmp_path: Path) -> Path:
     return folder
 
 
-def _eval(cli: typer.Typer, *args: str) -> tuple[int, str]:
-    result = runner.invoke(cli, ["eval", *args], catch_exceptions=False)
+def _eval(cli: Cli, *args: str) -> tuple[int, str]:
+    result = cli("eval", *args, catch_exceptions=False)
     return result.exit_code, result.output
 
 
@@ -71,7 +69,7 @@ def _report(out: Path) -> dict[str, Any]:
 
 
 def test_retrieval_only_comparison_writes_every_report_and_reuses_the_index(
-        cli: typer.Typer, dataset: Path, tmp_path: Path) -> None:
+        cli: Cli, dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     code, output = _eval(cli, "medical", "--dataset", str(dataset), "--retrieval-only",
                          "--compare", "dense,bm25", "--out", str(out))
@@ -114,7 +112,7 @@ def test_retrieval_only_comparison_writes_every_report_and_reuses_the_index(
             assert second["summary"][config][key] == report["summary"][config][key]
 
 
-def test_limit_and_seed_pick_the_same_questions(cli: typer.Typer, dataset: Path,
+def test_limit_and_seed_pick_the_same_questions(cli: Cli, dataset: Path,
                                                 tmp_path: Path) -> None:
     picks = []
     for run in ("a", "b"):
@@ -125,7 +123,7 @@ def test_limit_and_seed_pick_the_same_questions(cli: typer.Typer, dataset: Path,
     assert picks[0] == picks[1] and len(set(picks[0])) == 2
 
 
-def test_errors_are_one_line_with_exit_code_1(cli: typer.Typer, dataset: Path) -> None:
+def test_errors_are_one_line_with_exit_code_1(cli: Cli, dataset: Path) -> None:
     code, output = _eval(cli, "medical", "--dataset", str(dataset), "--retrieval-only",
                          "--compare", "no-retrieval")
     assert code == 1 and "has no retrieval to measure" in output and "Traceback" not in output
@@ -136,7 +134,7 @@ def test_errors_are_one_line_with_exit_code_1(cli: typer.Typer, dataset: Path) -
 
 
 @pytest.mark.slow
-def test_full_run_on_the_medical_pack_questions(cli: typer.Typer, tmp_path: Path) -> None:
+def test_full_run_on_the_medical_pack_questions(cli: Cli, tmp_path: Path) -> None:
     """Generated, extractive and no-retrieval answers to two of the pack's own questions.
 
     The generating configuration is a TOML override with a short token budget: it exercises

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import typer
-from typer.testing import CliRunner
-
 from domains.pack import load_pack
 from evals.datasets import Turn
 from evals.followups import standalone_query
+from tests.conftest import Cli
 from tests.evals.test_eval_cli import CORPUS
 
 
@@ -40,7 +38,7 @@ def test_a_thank_you_between_turns_does_not_lose_the_topic() -> None:
 
 
 def test_eval_records_the_rewritten_query_unless_told_not_to(
-        cli: typer.Typer, tmp_path: Path) -> None:
+        cli: Cli, tmp_path: Path) -> None:
     folder = tmp_path / "dialog-set"
     folder.mkdir()
     dialog = {"id": "d", "turns": [
@@ -52,9 +50,8 @@ def test_eval_records_the_rewritten_query_unless_told_not_to(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in CORPUS), encoding="utf-8")
     (folder / "questions.jsonl").write_text(json.dumps(dialog) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["eval", "medical", "--dataset", str(folder),
-                                      "--retrieval-only", "--compare", "pack,no-rewrite",
-                                      "--out", str(out)], catch_exceptions=False)
+    result = cli("eval", "medical", "--dataset", str(folder), "--retrieval-only",
+                  "--compare", "pack,no-rewrite", "--out", str(out), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     records = json.loads((out / "report.json").read_text(encoding="utf-8"))["records"]
     queries = {(r["config"], r["turn"]): r["query"] for r in records}

@@ -11,10 +11,6 @@ import json
 import random
 from pathlib import Path
 
-import typer
-from typer.testing import CliRunner
-
-from app.cli.finetune_cmd import register
 from app.services import Runtime
 from finetune.formats import language, load_examples
 from finetune.make_data import (
@@ -25,6 +21,7 @@ from finetune.make_data import (
     question_for,
     split,
 )
+from tests.conftest import Cli
 
 DOCS = {
     "warfarin.md": "# Warfarin\n\n## Stopping before surgery\n\nStop warfarin 5 days before a "
@@ -43,15 +40,15 @@ def ingest(rt: Runtime, tmp_path: Path) -> None:
     folder.mkdir()
     for name, text in DOCS.items():
         (folder / name).write_text(text, encoding="utf-8")
-    report = rt.ingestor("medical").ingest([folder])
+    report = rt.resources.ingestor("medical").ingest([folder])
     assert report.count("indexed") == 3, report.summary
 
 
 def test_examples_from_the_knowledge_base_are_valid_and_grounded(
         fresh_runtime: Runtime, tmp_path: Path) -> None:
     ingest(fresh_runtime, tmp_path)
-    pack = fresh_runtime.pack("medical")
-    chunks = chunks_from_kb(fresh_runtime.kb("medical"))
+    pack = fresh_runtime.resources.pack("medical")
+    chunks = chunks_from_kb(fresh_runtime.resources.kb("medical"))
     assert {c.doc_name for c in chunks} == set(DOCS)
     examples = make_examples(chunks, pack, distractors=2, unanswerable=1.0, seed=3)
     answerable = [e for e in examples if e.answerable]
@@ -93,17 +90,15 @@ def test_questions_follow_the_heading_and_language() -> None:
 
 
 def test_make_data_cli_writes_loadable_files(fresh_runtime: Runtime, tmp_path: Path) -> None:
-    app = typer.Typer()
-    register(app, lambda: fresh_runtime)
-    runner = CliRunner()
-    empty = runner.invoke(app, ["finetune", "make-data", "medical", "--out", str(tmp_path)])
+    cli = Cli(lambda: fresh_runtime)
+    empty = cli("finetune", "make-data", "medical", "--out", str(tmp_path))
     assert empty.exit_code == 1 and "knowledge base is empty" in empty.output
     ingest(fresh_runtime, tmp_path)
     out = tmp_path / "data"
-    result = runner.invoke(app, ["finetune", "make-data", "medical", "--out", str(out),
-                                 "--eval-share", "0.25", "--seed", "1"])
+    result = cli("finetune", "make-data", "medical", "--out", str(out), "--eval-share", "0.25",
+                 "--seed", "1")
     assert result.exit_code == 0, result.output
-    pack = fresh_runtime.pack("medical")
+    pack = fresh_runtime.resources.pack("medical")
     train = load_examples(out / "train.jsonl", pack)
     held = load_examples(out / "eval.jsonl", pack)
     assert len(held) >= 1 and len(train) >= 2 and len(train) + len(held) >= 3

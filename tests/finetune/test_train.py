@@ -13,10 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from app.cli.finetune_cmd import register
 from app.models import ModelRegistry
 from app.models.adapters import read_adapter_metadata
 from app.models.generator import GenerationParams, TransformersGenerator
@@ -26,8 +23,8 @@ from domains.pack import load_pack
 from finetune.config import TrainConfig
 from finetune.encode import Encoded, collate, encode_all
 from finetune.formats import load_examples
-from finetune.registry import AdapterRegistry
 from finetune.train import TrainResult, batch_loss, train
+from tests.conftest import Cli
 from verirag.errors import AdapterMismatch, FinetuneError
 from verirag.settings import Settings, load_settings
 
@@ -167,32 +164,31 @@ def test_cli_trains_activates_and_the_runtime_serves_it(
     def make_runtime() -> Runtime:
         return Runtime(load_settings(home=home), models)
 
-    app = typer.Typer()
-    register(app, make_runtime)
-    result = CliRunner().invoke(app, [
+    cli = Cli(make_runtime)
+    result = cli(
         "finetune", "medical", "--data", str(path), "--name", "smoke", "--max-steps", "1",
         "--rank", "4", "--alpha", "8", "--batch-size", "4", "--max-length", "128", "--cpu",
-        "--target-modules", "q_proj,v_proj", "--json"])
+        "--target-modules", "q_proj,v_proj", "--json")
     assert result.exit_code == 0, result.output
-    registry = AdapterRegistry(home, "medical")
+    registry = make_runtime().resources.adapters("medical")
     assert registry.active() == "smoke"
     meta = read_adapter_metadata(registry.dir / "smoke")
     assert meta is not None and meta.hyperparameters["r"] == 4
     assert meta.hyperparameters["max_steps"] == 1 and meta.metrics["updates"] == 1
     rt = make_runtime()
-    assert rt.adapter_path(rt.pack("medical")) == registry.dir / "smoke"
+    assert rt.resources.adapter_path(rt.resources.pack("medical")) == registry.dir / "smoke"
 
     # A running server keeps serving while another adapter is activated: each is attached
     # under its own name beside the other, and requests switch to the newly active one.
-    gen = TransformersGenerator(ModelSource(base_dir), models.device, rt.settings.cache_dir)
-    pack = rt.pack("medical")
-    assert rt.attach_pack_adapter(pack, gen) == "medical-smoke"
+    res = rt.resources
+    gen = TransformersGenerator(ModelSource(base_dir), models.device, res.settings.cache_dir)
+    pack = res.pack("medical")
+    assert res.attach_pack_adapter(pack, gen) == "medical-smoke"
     shutil.copytree(registry.dir / "smoke", registry.dir / "smoke2")
     registry.activate("smoke2")
-    assert rt.attach_pack_adapter(pack, gen) == "medical-smoke2"
-    assert rt.attach_pack_adapter(pack, gen, "smoke") == "medical-smoke", "eval adapter:NAME"
+    assert res.attach_pack_adapter(pack, gen) == "medical-smoke2"
+    assert res.attach_pack_adapter(pack, gen, "smoke") == "medical-smoke", "eval adapter:NAME"
     assert gen.adapters == ["medical-smoke", "medical-smoke2"]
 
-    again = CliRunner().invoke(app, ["finetune", "medical", "--data", str(path), "--name",
-                                     "smoke"])
+    again = cli("finetune", "medical", "--data", str(path), "--name", "smoke")
     assert again.exit_code == 1 and "already exists" in again.output

@@ -47,7 +47,7 @@ MORSE = _question("med-13")  # Chinese; gold: fall-prevention-zh.md
 
 @pytest.fixture
 def medical(runtime: Runtime) -> Retriever:
-    return Retriever(runtime.kb("medical"))
+    return Retriever(runtime.resources.kb("medical"))
 
 
 def _via_langchain(retriever: Retriever, query: str, **kw: Any) -> list[Hit]:
@@ -153,7 +153,7 @@ def test_llamaindex_node_shows_its_llm_the_source_but_not_ids_or_scores(
 
 @FRAMEWORKS
 def test_empty_knowledge_base_returns_nothing(search: Search, fresh_runtime: Runtime) -> None:
-    assert search(Retriever(fresh_runtime.kb("medical")), WARFARIN["question"]) == []
+    assert search(Retriever(fresh_runtime.resources.kb("medical")), WARFARIN["question"]) == []
 
 
 def test_only_the_adapter_modules_import_the_frameworks() -> None:

@@ -182,7 +182,7 @@ def test_kill_during_ingest_leaves_a_base_that_opens_answers_and_resumes(
     home = _copy_home(crash, tmp_path)
     rt = Runtime(load_settings(home=home), models)
 
-    kb = rt.kb(PACK)
+    kb = rt.resources.kb(PACK)
 
     statuses = {d.name: d.status for d in kb.documents()}
     ready = {n for n, s in statuses.items() if s == "ready"}
@@ -199,7 +199,7 @@ def test_kill_during_ingest_leaves_a_base_that_opens_answers_and_resumes(
 
     # Ingesting the same folder again finishes the job: done files are duplicates, the
     # interrupted and never-reached ones are indexed.
-    report = rt.ingestor(PACK).ingest([corpus])
+    report = rt.resources.ingestor(PACK).ingest([corpus])
     outcomes = {r.name: r.outcome for r in report.results}
     assert outcomes == {n: "duplicate" if n in ready else "indexed" for n in all_files}
     assert {d.name: d.status for d in kb.documents()} == dict.fromkeys(all_files, "ready")
@@ -211,7 +211,7 @@ def test_damaged_index_files_are_rebuilt_from_sql_on_open(
         crash: Crash, tmp_path: Path, models: ModelRegistry) -> None:
     """A crash or a full disk while index files were written: they are rebuilt, not trusted."""
     home = _copy_home(crash, tmp_path)
-    kb = Runtime(load_settings(home=home), models).kb(PACK)  # repairs, writes both indexes
+    kb = Runtime(load_settings(home=home), models).resources.kb(PACK)  # repairs, writes both
     ready = {d.name for d in kb.documents() if d.status == "ready"}
     expected_ids = kb.ready_chunk_ids()
     assert expected_ids
@@ -223,7 +223,7 @@ def test_damaged_index_files_are_rebuilt_from_sql_on_open(
     (kb.dir / f".{INDEX_FILE}.999999.tmp").write_bytes(b"half an index")
     (kb.dir / "bm25" / ".tmp-gen-99-deadbeef").mkdir()
 
-    reopened = Runtime(load_settings(home=home), models).kb(PACK)
+    reopened = Runtime(load_settings(home=home), models).resources.kb(PACK)
 
     assert reopened.ready_chunk_ids() == expected_ids
     _assert_consistent(reopened)

@@ -29,13 +29,15 @@ def cross_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_reranker_reorders_candidates_by_its_own_scores(runtime: Runtime,
                                                         cross_encoder_dir: Path) -> None:
     reranker = CrossEncoderReranker(cross_encoder_dir)
-    plain = Retriever(runtime.kb("medical")).search("When is warfarin stopped before surgery?")
-    reranked = Retriever(runtime.kb("medical"), reranker=reranker).search(
+    plain = Retriever(runtime.resources.kb("medical")).search(
+        "When is warfarin stopped before surgery?")
+    reranked = Retriever(runtime.resources.kb("medical"), reranker=reranker).search(
         "When is warfarin stopped before surgery?")
     scores = [p.score for p in reranked.passages]
     assert scores == sorted(scores, reverse=True)
-    fused_pool = Retriever(runtime.kb("medical")).search(
-        "When is warfarin stopped before surgery?", k=runtime.pack("medical").retrieval.rerank_k)
+    fused_pool = Retriever(runtime.resources.kb("medical")).search(
+        "When is warfarin stopped before surgery?",
+        k=runtime.resources.pack("medical").retrieval.rerank_k)
     assert {p.chunk_id for p in reranked.passages} <= {p.chunk_id for p in fused_pool.passages}
     assert len(reranked.passages) == len(plain.passages)
     # the answer decision still sees a first-stage cosine for every passage shown

@@ -23,7 +23,7 @@ who = current_user()
 if not attempt(lambda: ensure_ready(rt))[0]:
     st.stop()
 pack_name = current_pack()
-pack = rt.pack(pack_name)
+pack = rt.resources.pack(pack_name)
 title = pack.title_for(language())  # in the reader's language
 SESSION = f"session-{pack_name}"
 TURNS = f"turns-{pack_name}"
@@ -44,7 +44,7 @@ def resume() -> None:
     if rt.sessions.owner(chosen) != who.name:  # ids are unguessable, but never trust them
         st.error(tr("That conversation is not yours."), icon=":material/lock:")
         return
-    ok, turns = attempt(lambda: load_turns(rt.sessions, rt.engine, chosen, pack))
+    ok, turns = attempt(lambda: load_turns(rt.sessions, rt.engine, chosen, pack, who))
     if ok:
         st.session_state[SESSION] = chosen
         st.session_state[TURNS] = turns

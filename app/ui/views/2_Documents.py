@@ -23,9 +23,9 @@ ACTION = "upload"
 rt = runtime()
 who = current_user()
 pack_name = current_pack()
-pack = rt.pack(pack_name)
+pack = rt.resources.pack(pack_name)
 title = pack.title_for(language())  # in the reader's language
-ok, kb = attempt(lambda: rt.kb(pack_name))
+ok, kb = attempt(lambda: rt.resources.kb(pack_name))
 if not ok:
     st.stop()
 OUTCOME = {"indexed": tr("indexed"), "replaced": tr("indexed (new version replaces the old)"),
@@ -59,7 +59,7 @@ upload_key = f"uploads-{pack_name}-{st.session_state.get(f'upload-round-{pack_na
 files = st.file_uploader(
     tr("Files to index"), accept_multiple_files=True, key=upload_key,
     type=[s.lstrip(".") for s in supported_suffixes()],
-    max_upload_size=max(1, round(rt.settings.max_upload_mb)),  # VERIRAG_MAX_UPLOAD_MB
+    max_upload_size=max(1, round(rt.resources.settings.max_upload_mb)),  # VERIRAG_MAX_UPLOAD_MB
     help=tr("PDF, DOCX, HTML, Markdown, TXT, CSV, XLSX; Chinese and English. Identical content "
             "is indexed once; a file with the same name replaces the older version."))
 tags_text = st.text_input(tr("Tags (optional, comma-separated)"), key=f"tags-{pack_name}",
@@ -85,7 +85,7 @@ if st.button(tr("Index {n} file(s)", n=len(files or [])), type="primary",
             job.update(i, n, result.name)
 
         return kb_admin.ingest_uploads(rt, pack_name, payload, actor=who.name, tags=tags,
-                                       labels=labels, on_file=on_file)
+                                       labels=labels, on_file=on_file, principal=who)
 
     start_job(UPLOAD_JOB, "ingest", tr("Indexing {n} file(s)", n=len(payload)), ingest)
     st.session_state[f"upload-round-{pack_name}"] = (

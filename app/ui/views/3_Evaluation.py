@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.evaluation import (
+from app.jobs import Job
+from app.ui.i18n import language, tr
+from app.ui.state import attempt, current_pack, job_panel, job_slot, runtime, start_job
+from evals.service import (
     DatasetChoice,
     bundled_datasets,
     list_reports,
@@ -17,9 +20,6 @@ from app.evaluation import (
     run_evaluation,
     save_upload,
 )
-from app.jobs import Job
-from app.ui.i18n import language, tr
-from app.ui.state import attempt, current_pack, job_panel, job_slot, runtime, start_job
 
 ICON = ":material/monitoring:"
 ACTION = "evaluate"
@@ -29,8 +29,9 @@ RUN_JOB = "eval"
 CHOSEN_REPORT = "eval-report"
 
 rt = runtime()
+res = rt.resources
 pack_name = current_pack()
-pack = rt.pack(pack_name)
+pack = rt.resources.pack(pack_name)
 title = pack.title_for(language())  # in the reader's language
 
 st.header(tr("Evaluation"))
@@ -51,7 +52,7 @@ with run_tab:
                       format_func=sources.__getitem__)
     choice: DatasetChoice | str | None = None
     if source == "Bundled":
-        bundled = {d.domain: d for d in bundled_datasets(rt)}
+        bundled = {d.domain: d for d in bundled_datasets(res)}
         if pack_name in bundled:
             choice = bundled[pack_name]
             st.markdown(tr("**{label}**, answered from the pack's sample documents.",
@@ -67,7 +68,7 @@ with run_tab:
                                   key="eval-corpus")
         if q_file is not None:
             ok, folder = attempt(lambda: save_upload(
-                rt, q_file.getvalue(), c_file.getvalue() if c_file else None,
+                res, q_file.getvalue(), c_file.getvalue() if c_file else None,
                 c_file.name if c_file else q_file.name, pack_name))
             choice = str(folder) if ok else None
     a, b, c = st.columns(3)
@@ -88,16 +89,20 @@ with run_tab:
         n = int(limit) or None
 
         def work(job: Job) -> str:
-            return str(run_evaluation(rt, pack_name, spec, k=int(k), limit=n,
-                                      retrieval_only=retrieval_only, compare=compare_arg,
-                                      progress=job.update))
+            done = run_evaluation(
+                res, pack_name, spec, k=int(k), limit=n, retrieval_only=retrieval_only,
+                compare=compare_arg,
+                on_index=lambda i, total: job.update(i, total, "indexing the corpus"),
+                on_step=lambda i, total, cfg: job.update(i, total,
+                                                         f"asking the questions ({cfg})"))
+            return str(done.folder)
 
         start_job(RUN_JOB, "eval", tr("Evaluating {title}", title=title), work)
         st.rerun()
     job_panel(RUN_JOB, show_run_result)
 
 with reports_tab:
-    reports = list_reports(rt)
+    reports = list_reports(res)
     if not reports:
         st.info(tr("No reports yet: run an evaluation here or with `verirag eval`."),
                 icon=":material/info:")

@@ -2,8 +2,8 @@
 
 Admins only (``ACTION = "adapters"``). The same registry and training run as ``verirag
 adapters ...`` and ``verirag finetune``; training runs as a background job whose loss is
-plotted live, so the page stays usable. ``finetune`` is imported when used: the app itself
-never depends on it.
+plotted live, so the page stays usable. ``finetune`` is imported when a run starts, so the
+page opens without loading the training stack.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from app.jobs import Job
+from app.models.adapter_store import AdapterRegistry
 from app.ui.i18n import language, tr
 from app.ui.login import current_user
 from app.ui.state import attempt, current_pack, job_panel, job_slot, runtime, start_job
@@ -23,15 +24,13 @@ ACTION = "adapters"
 rt = runtime()
 who = current_user()
 pack_name = current_pack()
-pack = rt.pack(pack_name)
+pack = rt.resources.pack(pack_name)
 title = pack.title_for(language())  # in the reader's language
 TRAIN_JOB = f"finetune-{pack_name}"
 
 
-def registry() -> Any:
-    from finetune.registry import AdapterRegistry
-
-    return AdapterRegistry(rt.settings.home, pack_name)
+def registry() -> AdapterRegistry:
+    return rt.resources.adapters(pack_name)
 
 
 st.header(tr("{title} adapters", title=title))
@@ -108,7 +107,7 @@ else:
                 job.series.append(loss)
                 job.update(update, None, f"update {update}, loss {loss:.4f}")
 
-            run = run_finetune(rt, pack_name, overrides=overrides, activate=activate,
+            run = run_finetune(rt.resources, pack_name, overrides=overrides, activate=activate,
                                log=lambda m: job.update(job.progress.done, None, m),
                                on_update=on_update, progress_bar=False)
             rt.audit.record(who.name, "finetune", pack_name, adapter=run.name,

@@ -14,6 +14,7 @@ import streamlit as st
 
 from app.audit import write_entries
 from app.ui.i18n import tr
+from app.ui.login import current_user
 from app.ui.state import attempt, current_pack, runtime
 
 ICON = ":material/policy:"
@@ -41,9 +42,9 @@ text = st.text_input(tr("Contains"), key="audit-text",
                      ).strip() or None
 
 since = datetime.combine(since_day, time.min, tzinfo=UTC) if since_day else None
-ok, entries = attempt(lambda: rt.audit.search(
-    since=since, actor=actor, action=None if action == "(any)" else action,
-    pack=pack_name if this_pack else None, text=text))
+ok, entries = attempt(lambda: rt.audit.search_for(
+    current_user(), rt.resources.pack_names(), since=since, actor=actor,
+    action=None if action == "(any)" else action, pack=pack_name if this_pack else None, text=text))
 if ok:
     st.caption(tr("{n} record(s)", n=len(entries))
                + (tr("; the newest {n} shown", n=SHOWN) if len(entries) > SHOWN else ""))

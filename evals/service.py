@@ -1,10 +1,8 @@
-"""Evaluation for the web app: the datasets on offer, one run of ``verirag eval``, past reports.
+"""The evaluation flow, once, for every front door: datasets on offer, a run, past reports.
 
-Like ``app.cli.eval_cmd`` this is a composition root over ``evals`` (which itself imports the
-app), so ``evals`` is imported inside the functions: importing ``app`` never pulls it in. A run
-goes through exactly the CLI's steps — ``parse_compare``, ``load_dataset``, ``run_eval``,
-``write_report`` — and lands in the same reports folder, so a report started in the browser is
-the same files a CLI run writes, and the page lists CLI runs too.
+``verirag eval`` and the web app's Evaluation page both call :func:`run_evaluation`, so a report
+started in the browser is the same files a CLI run writes (in ``Settings.eval_reports_dir``),
+and the page lists CLI runs too. Front doors show progress their own way through ``progress``.
 
 Left out: deleting reports (they are plain folders) and comparing two report folders (run one
 evaluation with ``compare`` instead: the columns then share the questions).
@@ -17,16 +15,20 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.services import Runtime
+from app.resources import Resources
+from evals.configs import parse_compare
+from evals.datasets import CORPUS_FILE, QUESTIONS_FILE, load_dataset
+from evals.errors import EvalDataError
+from evals.report import Report, cell, visible_rows, write_report
+from evals.runner import EvalRun, IndexFn, RunOptions, StepFn, run_eval
 from verirag.errors import VeriragError
+from verirag.jsonl import read_objects
 
-ProgressFn = Callable[[int, int | None, str], None]
 REPORT_JSON = "report.json"
 SUMMARY_MD = "summary.md"
 PLOT_ORDER = ("metrics.png", "recall_at_k.png", "turns.png", "latency.png")
@@ -63,15 +65,11 @@ class ReportView:
     markdown: str = ""
 
 
-def reports_dir(rt: Runtime) -> Path:
-    return rt.settings.home / "eval-reports"
-
-
-def default_out(rt: Runtime, dataset: str, domain: str) -> Path:
+def default_out(res: Resources, dataset: str, domain: str) -> Path:
     """``$VERIRAG_HOME/eval-reports/DATASET-DOMAIN-TIME``: the CLI's default ``--out``."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = re.sub(r"[^\w.-]+", "-", Path(dataset).name or dataset)
-    out = reports_dir(rt) / f"{safe}-{domain}-{stamp}"
+    out = res.settings.eval_reports_dir / f"{safe}-{domain}-{stamp}"
     n = 2
     while out.exists():  # two runs in one second from two browser tabs
         out = out.with_name(f"{safe}-{domain}-{stamp}-{n}")
@@ -79,74 +77,72 @@ def default_out(rt: Runtime, dataset: str, domain: str) -> Path:
     return out
 
 
-def bundled_datasets(rt: Runtime) -> list[DatasetChoice]:
+def bundled_datasets(res: Resources) -> list[DatasetChoice]:
     """Each pack's own questions (``domains/PACK/eval``), answered from its sample documents."""
     out = []
-    for name in rt.pack_names():
-        pack = rt.pack(name)
+    for name in res.pack_names():
+        pack = res.pack(name)
         questions = pack.root / "eval" / "questions.jsonl"
         if questions.is_file():
-            n = sum(1 for line in questions.read_text(encoding="utf-8").splitlines()
-                    if line.strip())
+            n = sum(1 for _ in read_objects(questions, EvalDataError))
             out.append(DatasetChoice(f"{pack.title} pack questions ({n})", "pack", name))
     return out
 
 
-def save_upload(rt: Runtime, questions: bytes, corpus: bytes | None, name: str,
+def save_upload(res: Resources, questions: bytes, corpus: bytes | None, name: str,
                 domain: str) -> Path:
     """Keep an uploaded dataset under ``$VERIRAG_HOME/eval-datasets`` and check it parses.
 
     Without a corpus the questions are pack-format (``doc`` names a file of the pack's
     documents). A malformed line fails here, naming the line, before any work starts.
     """
-    from evals.datasets import CORPUS_FILE, QUESTIONS_FILE, load_dataset
-    from evals.errors import EvalDataError
-
     digest = hashlib.sha256(questions + b"\0" + (corpus or b"")).hexdigest()[:10]
     safe = re.sub(r"[^\w.-]+", "-", Path(name).stem or "upload").strip("-") or "upload"
-    folder = rt.settings.home / "eval-datasets" / f"{safe}-{digest}"
+    folder = res.settings.eval_datasets_dir / f"{safe}-{digest}"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / QUESTIONS_FILE).write_bytes(questions)
     if corpus is not None:
         (folder / CORPUS_FILE).write_bytes(corpus)
     try:
-        load_dataset(folder, rt.pack(domain).root)
+        load_dataset(folder, res.pack(domain).root)
     except EvalDataError as exc:  # name the user's upload, not our private copy of it
         shutil.rmtree(folder, ignore_errors=True)
         raise EvalDataError(str(exc).replace(f"{folder}{os.sep}", "uploaded ")) from exc
     return folder
 
 
-def run_evaluation(rt: Runtime, domain: str, spec: str, *, k: int = 5,
-                   limit: int | None = None, retrieval_only: bool = False,
-                   compare: str | None = None, out: Path | None = None,
-                   progress: ProgressFn | None = None) -> Path:
-    """Run ``verirag eval`` and write its report; returns the report folder."""
-    from evals.configs import parse_compare
-    from evals.datasets import load_dataset
-    from evals.report import Report, write_report
-    from evals.runner import RunOptions, run_eval
+@dataclass(frozen=True)
+class Evaluation:
+    """A finished run: its report (for a summary on screen) and where its files were written."""
 
-    pack = rt.pack(domain)
-    options = RunOptions(k=k, retrieval_only=retrieval_only, limit=limit)
+    report: Report
+    folder: Path
+    files: list[Path]
+
+
+def run_evaluation(res: Resources, domain: str, spec: str, *, k: int = 5,
+                   limit: int | None = None, seed: int = 0, retrieval_only: bool = False,
+                   compare: str | None = None, out: Path | None = None,
+                   on_index: IndexFn | None = None, on_step: StepFn | None = None,
+                   ) -> Evaluation:
+    """Score ``domain``'s settings (or the ``compare`` configurations) on a dataset and write
+    the report to ``out`` (default: a new folder in ``Settings.eval_reports_dir``).
+
+    ``spec`` is a dataset folder, a pack eval folder, or ``pack`` for the pack's own questions.
+    """
+    pack = res.pack(domain)
+    options = RunOptions(k=k, retrieval_only=retrieval_only, limit=limit, seed=seed)
     configs = parse_compare(compare, pack)
     data = load_dataset(spec, pack.root)
-
-    def on_index(i: int, n: int) -> None:
-        if progress:
-            progress(i, n, f"indexing the {data.name} corpus")
-
-    def on_step(i: int, n: int, config: str) -> None:
-        if progress:
-            progress(i, n, f"asking the questions ({config})")
-
-    run = run_eval(rt, domain, data, configs, options, on_index=on_index, on_step=on_step)
+    run: EvalRun = run_eval(res, domain, data, configs, options, on_index=on_index,
+                            on_step=on_step)
     try:
-        target = out or default_out(rt, data.name, domain)
-        write_report(Report(run), target)
+        report = Report(run)
+        target = out or default_out(res, data.name, domain)
+        files = write_report(report, target)
     finally:
         run.corpus.close()
-    return target
+    return Evaluation(report, target, files)
 
 
 def _info(path: Path, meta: dict[str, Any]) -> ReportInfo:
@@ -168,9 +164,9 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-def list_reports(rt: Runtime) -> list[ReportInfo]:
+def list_reports(res: Resources) -> list[ReportInfo]:
     """Past reports, newest first; folders that are not readable reports are skipped."""
-    root = reports_dir(rt)
+    root = res.settings.eval_reports_dir
     found = []
     for folder in root.iterdir() if root.is_dir() else []:
         if not (folder / REPORT_JSON).is_file():
@@ -184,8 +180,6 @@ def list_reports(rt: Runtime) -> list[ReportInfo]:
 
 def load_report(path: Path) -> ReportView:
     """A report's comparison table (the rows ``summary.md`` shows), plots and Markdown."""
-    from evals.report import cell, visible_rows
-
     data = _read(path)
     meta = data["meta"]
     summary: dict[str, Any] = data.get("summary") or {}

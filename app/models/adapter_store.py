@@ -1,4 +1,4 @@
-"""A pack's adapters on disk: list, activate, roll back, delete.
+"""A pack's adapters on disk: which one is served, and list, activate, roll back, delete.
 
 Layout, under the data directory (``$VERIRAG_HOME/adapters/PACK/``)::
 
@@ -7,9 +7,9 @@ Layout, under the data directory (``$VERIRAG_HOME/adapters/PACK/``)::
     history.json     the names activated, oldest first, for ``rollback``
 
 ``active`` and ``history.json`` are replaced atomically (temp file + ``os.replace``), so a
-crash leaves the old pointer or the new one, never a torn one; ``app`` reads ``active``
-through ``app.models.adapters.read_active_adapter`` and serves that folder (a pack.toml
-``models.adapter`` still wins). Left out: training (``finetune.train``) and attaching.
+crash leaves the old pointer or the new one, never a torn one. Serving reads the store here
+(:func:`served_adapter_dir`) and training writes to it (``finetune.service``), so neither
+imports the other. Left out: training (``finetune.train``) and attaching (``app.resources``).
 """
 
 from __future__ import annotations
@@ -22,15 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.models.adapters import (
-    ACTIVE_FILE,
-    PEFT_CONFIG_FILE,
-    AdapterMetadata,
-    read_active_adapter,
-    read_adapter_metadata,
-)
+from app.models.adapters import PEFT_CONFIG_FILE, AdapterMetadata, read_adapter_metadata
+from domains.pack import Pack
 from verirag.errors import AdapterRegistryError, ConfigError
 
+# One line, the active adapter's folder name; absent or empty: the pack serves the bare base.
+ACTIVE_FILE = "active"
 HISTORY_FILE = "history.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _RESERVED = {ACTIVE_FILE, HISTORY_FILE}
@@ -68,12 +65,61 @@ def check_name(name: str) -> str:
     return name
 
 
-class AdapterRegistry:
-    """The adapters of one pack in one data directory."""
+def read_active_adapter(pack_dir: Path) -> str | None:
+    """The adapter name the ``active`` pointer in ``pack_dir`` names, or None."""
+    path = Path(pack_dir) / ACTIVE_FILE
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: unreadable active-adapter pointer ({exc}); run "
+                          "`verirag adapters activate PACK NAME` to rewrite it") from exc
+    name = text.splitlines()[0].strip() if text else ""
+    if name and (name != Path(name).name or name.startswith(".")):
+        raise ConfigError(f"{path}: '{name}' is not an adapter folder name; run "
+                          "`verirag adapters activate PACK NAME` to rewrite it")
+    return name or None
 
-    def __init__(self, home: Path, pack: str) -> None:
+
+def served_adapter_dir(pack: Pack, root: Path) -> Path | None:
+    """The folder of the adapter ``pack`` serves, with ``root`` the data directory's adapters.
+
+    A ``models.adapter`` in ``pack.toml`` wins (an institution pins what it serves); without
+    one the registry's active adapter is served (``verirag adapters activate``), and with
+    neither the bare base (None).
+    """
+    if pack.models.adapter:
+        return named_adapter_dir(pack, pack.models.adapter, root)
+    registry = Path(root) / pack.name
+    active = read_active_adapter(registry)
+    if active is None:
+        return None
+    if not (registry / active / PEFT_CONFIG_FILE).is_file():
+        raise ConfigError(f"{registry / ACTIVE_FILE} names adapter '{active}', which is not "
+                          f"in {registry}; run `verirag adapters list {pack.name}` and "
+                          f"activate another, or `verirag adapters deactivate {pack.name}`")
+    return registry / active
+
+
+def named_adapter_dir(pack: Pack, name: str, root: Path) -> Path:
+    """An adapter by name: a folder in the pack, or one in the pack's registry under ``root``."""
+    registry = Path(root) / pack.name
+    for candidate in (pack.root / name, registry / name):
+        if (candidate / PEFT_CONFIG_FILE).is_file():
+            return candidate
+    raise ConfigError(f"adapter '{name}' of the {pack.name} pack not found in {pack.root} or "
+                      f"{registry}; see `verirag adapters list {pack.name}` or train one with "
+                      "`verirag finetune`")
+
+
+class AdapterRegistry:
+    """The adapters of one pack, with ``root`` the data directory's adapters folder
+    (``Settings.adapters_dir``)."""
+
+    def __init__(self, root: Path, pack: str) -> None:
         self.pack = pack
-        self.dir = Path(home) / "adapters" / pack
+        self.dir = Path(root) / pack
 
     def path(self, name: str) -> Path:
         return self.dir / check_name(name)

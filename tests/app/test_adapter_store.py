@@ -1,7 +1,7 @@
-"""The adapter registry: list, activate, roll back, delete; what the Runtime then serves.
+"""The adapter store: list, activate, roll back, delete; what the resources then serve.
 
-Adapter folders here are minimal (peft's config file plus verirag metadata): the registry and
-``Runtime.adapter_path`` only read those, so no model is loaded.
+Adapter folders here are minimal (peft's config file plus verirag metadata): the store and
+``Resources.adapter_path`` only read those, so no model is loaded.
 """
 
 from __future__ import annotations
@@ -10,17 +10,13 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from app.cli.finetune_cmd import register
-from app.models.adapters import ACTIVE_FILE, PEFT_CONFIG_FILE, save_adapter_metadata
+from app.models.adapter_store import ACTIVE_FILE, AdapterRegistry, check_name
+from app.models.adapters import PEFT_CONFIG_FILE, save_adapter_metadata
 from app.services import Runtime
-from finetune.registry import AdapterRegistry, check_name
+from tests.conftest import Cli
 from verirag.errors import AdapterRegistryError, ConfigError
 from verirag.settings import load_settings
-
-runner = CliRunner()
 
 
 def make_adapter(registry: AdapterRegistry, name: str, created: str, loss: float) -> Path:
@@ -36,7 +32,7 @@ def make_adapter(registry: AdapterRegistry, name: str, created: str, loss: float
 
 @pytest.fixture
 def registry(tmp_path: Path) -> AdapterRegistry:
-    reg = AdapterRegistry(tmp_path / "home", "medical")
+    reg = AdapterRegistry(tmp_path / "home" / "adapters", "medical")
     make_adapter(reg, "v2", "2025-02-01T00:00:00+00:00", 0.9)
     make_adapter(reg, "v1", "2025-01-01T00:00:00+00:00", 1.1)
     make_adapter(reg, "v3", "2025-03-01T00:00:00+00:00", 0.8)
@@ -95,49 +91,48 @@ def test_unknown_and_invalid_names(registry: AdapterRegistry) -> None:
 def test_runtime_serves_the_active_adapter_unless_the_pack_pins_one(tmp_path: Path) -> None:
     home = tmp_path / "home"
     rt = Runtime(load_settings(home=home))
-    pack = rt.pack("medical")
-    registry = AdapterRegistry(home, "medical")
-    assert rt.adapter_path(pack) is None, "nothing active: the bare base"
+    pack = rt.resources.pack("medical")
+    registry = rt.resources.adapters("medical")
+    assert rt.resources.adapter_path(pack) is None, "nothing active: the bare base"
     make_adapter(registry, "v1", "2025-01-01T00:00:00+00:00", 1.0)
     registry.activate("v1")
-    assert rt.adapter_path(pack) == registry.dir / "v1"
+    assert rt.resources.adapter_path(pack) == registry.dir / "v1"
 
     # A pack.toml naming an adapter wins over the registry's pointer.
     pinned = pack.model_copy(update={"models": pack.models.model_copy(update={"adapter": "v2"})})
     make_adapter(registry, "v2", "2025-02-01T00:00:00+00:00", 1.0)
-    assert rt.adapter_path(pinned) == registry.dir / "v2"
+    assert rt.resources.adapter_path(pinned) == registry.dir / "v2"
 
     # A pointer to a folder that is gone says how to fix it.
     (registry.dir / ACTIVE_FILE).write_text("gone\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="adapters deactivate medical"):
-        rt.adapter_path(pack)
+        rt.resources.adapter_path(pack)
     (registry.dir / ACTIVE_FILE).write_text("../../etc\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not an adapter folder name"):
-        rt.adapter_path(pack)
+        rt.resources.adapter_path(pack)
 
 
 def test_adapters_cli(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    app = typer.Typer()
-    register(app, lambda: Runtime(load_settings(home=home)))
-    registry = AdapterRegistry(home, "medical")
-    result = runner.invoke(app, ["adapters", "list", "medical"])
+    cli = Cli(lambda: Runtime(load_settings(home=home)))
+    registry = AdapterRegistry(load_settings(home=home).adapters_dir, "medical")
+    result = cli("adapters", "list", "medical")
     assert result.exit_code == 0 and "no adapters yet" in result.output
     make_adapter(registry, "v1", "2025-01-01T00:00:00+00:00", 1.25)
     make_adapter(registry, "v2", "2025-02-01T00:00:00+00:00", 0.75)
 
-    assert runner.invoke(app, ["adapters", "activate", "medical", "v1"]).exit_code == 0
-    assert runner.invoke(app, ["adapters", "activate", "medical", "v2"]).exit_code == 0
-    listed = runner.invoke(app, ["adapters", "list", "medical"], terminal_width=200).output
+    assert cli("adapters", "activate", "medical", "v1").exit_code == 0
+    assert cli("adapters", "activate", "medical", "v2").exit_code == 0
+    listed = cli("adapters", "list", "medical", terminal_width=200).output
     rows = [line for line in listed.splitlines() if " v1 " in line or " v2 " in line]
     assert len(rows) == 2 and "*" in rows[1] and "*" not in rows[0] and "0.7500" in rows[1]
 
-    result = runner.invoke(app, ["adapters", "rollback", "medical"])
+    result = cli("adapters", "rollback", "medical")
     assert result.exit_code == 0 and "rolled back to adapter v1" in result.output
-    result = runner.invoke(app, ["adapters", "delete", "medical", "v1"])
+    result = cli("adapters", "delete", "medical", "v1")
     assert result.exit_code == 1 and "--force" in result.output
-    assert runner.invoke(app, ["adapters", "delete", "medical", "v2"]).exit_code == 0
-    assert runner.invoke(app, ["adapters", "deactivate", "medical"]).exit_code == 0
+    assert cli("adapters", "delete", "medical", "v2").exit_code == 0
+    assert cli("adapters", "deactivate", "medical").exit_code == 0
     assert registry.active() is None
-    result = runner.invoke(app, ["adapters", "list", "nosuchpack"])
+    result = cli("adapters", "list", "nosuchpack")
     assert result.exit_code == 1 and "no domain pack named 'nosuchpack'" in result.output
