@@ -19,7 +19,10 @@ _TO_WIDGET = {1: 1, -1: 0}  # stored verdict -> st.feedback("thumbs") index (0 =
 _FROM_WIDGET = {1: 1, 0: -1}
 
 
-_MD_ACTIVE = re.compile(r"([\\$\[\]!<>`])")
+_MD_ACTIVE = re.compile(r"([\\$`<>])")
+# "[text](url)", "![alt](src)", "[text][ref]"; not "[1][2]", two citation markers.
+_LINK_TARGET = re.compile(r"\](?=\s*\(|\[(?!\d{1,3}\]))")
+_LINK_DEFINITION = re.compile(r"^(\s*)\[(?=[^\]\n]+\]:)", re.MULTILINE)  # "[ref]: url"
 _AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\.)", re.IGNORECASE)
 
 
@@ -28,10 +31,13 @@ def escape_md(text: str) -> str:
 
     "$5" must not start a formula, and a link or an image written in a document must not
     become one in the answer or its sources (the browser would fetch the image, the reader
-    could follow the link): brackets, ``!``, angle brackets and backticks are escaped, and
-    a zero-width space breaks bare URLs so they stay text. Tables and emphasis still render.
+    could follow the link): the bracket that would join a link text to its target is escaped,
+    as are link definitions, angle brackets and backticks, and a zero-width space breaks bare
+    URLs so they stay text. Citation markers ``[n]``, tables and emphasis still render.
     """
-    return _AUTOLINK.sub("&#8203;", _MD_ACTIVE.sub(r"\\\1", text))
+    text = _MD_ACTIVE.sub(r"\\\1", text)
+    text = _LINK_DEFINITION.sub(r"\1\\[", _LINK_TARGET.sub(r"\\]", text))
+    return _AUTOLINK.sub("&#8203;", text)
 
 
 def show_answer(view: TurnView) -> None:
@@ -49,7 +55,7 @@ def show_answer(view: TurnView) -> None:
 def show_citations(view: TurnView) -> None:
     """Each [n] of the answer as an expander: document, page/heading, score, passage text."""
     for c in view.citations:
-        label = escape_md(f"[{c.n}] {c.doc_name}" + (f" — {c.location}" if c.location else ""))
+        label = f"[{c.n}] " + escape_md(c.doc_name + (f" — {c.location}" if c.location else ""))
         with st.expander(label, icon=":material/format_quote:"):
             st.caption(tr("document **{name}**", name=escape_md(c.doc_name))
                        + (f" · {escape_md(c.location)}" if c.location else "")
