@@ -161,8 +161,9 @@ class Ingestor:
                            lambda: load_document(path, max_bytes=self.max_bytes, name=name),
                            marks, clearance)
 
-    def _hidden(self, name: str, clearance: Clearance) -> bool:
-        labels = self.kb.repo.ready_labels(name)
+    @staticmethod
+    def _hidden(labels: list[str] | None, clearance: Clearance) -> bool:
+        """A ready document carrying ``labels`` is one the uploader may not see."""
         return clearance is not None and labels is not None and not set(labels) <= clearance
 
     def _index(self, name: str, sha: str, size: int, parse: Callable[[], ParsedDocument],
@@ -170,14 +171,16 @@ class Ingestor:
         try:
             existing = self.kb.find_duplicate(sha)
             if existing is not None:
-                if self._hidden(existing, clearance):  # its name may itself be confidential
+                # its name may itself be confidential
+                if self._hidden(self.kb.repo.ready_labels(existing), clearance):
                     return FileResult(name, "duplicate", "same content as a document already "
                                       "indexed that you are not cleared to see")
                 return FileResult(name, "duplicate", f"same content as '{existing}'")
-            if self._hidden(name, clearance):
+            current = self.kb.repo.ready_labels(name)  # of the version this upload replaces
+            if self._hidden(current, clearance):
                 raise DocumentRejected(name, "a document of this name exists that you are not "
                                              "cleared to see; rename the file, or ask an admin")
-            kept = self.kb.repo.ready_labels(name) or []  # a new version never drops a label
+            kept = current or []  # a new version never drops a label
             parsed = parse()
             parsed, _counts = redact_document(parsed, self.kb.pack.redaction)
             drafts = chunk_document(parsed, self.kb.pack.chunking)

@@ -162,7 +162,13 @@ class UserStore:
     # --- login ------------------------------------------------------------------------------
 
     def authenticate(self, name: str, password: str) -> Principal:
-        key = self._audit_name(name)
+        with self.sessions() as s:
+            user = self._find(s, name) if _NAME.match(name) else None
+            stored = user.password_hash if user is not None and user.active else None
+        # An unknown name is audited as a fingerprint, never as typed: people type passwords
+        # into the name field (failures still count per typed name).
+        key = name if user is not None else (
+            "unknown:" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12])
         with self._locks[int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 64]:
             now = datetime.now(UTC)
             since = now - self.lockout
@@ -174,22 +180,11 @@ class UserStore:
                 self.audit.record(key, "login_throttled")
                 raise LoginThrottled(f"too many failed logins for '{name}'; try again in "
                                      f"{wait} minute(s) or ask an admin to reset the password")
-            with self.sessions() as s:
-                user = self._find(s, name)
-                stored = user.password_hash if user is not None and user.active else None
             if not self._verify(stored, password):
                 self.audit.record(key, "login_failed")
                 raise AuthError("wrong user name or password")
         self.audit.record(name, "login")
         return self.principal(name)
-
-    def _audit_name(self, name: str) -> str:
-        """``name`` when such a user exists; else a fingerprint, so a password typed into the
-        name field never lands in the audit log (failures still count per typed name)."""
-        with self.sessions() as s:
-            if _NAME.match(name) and self._find(s, name) is not None:
-                return name
-        return "unknown:" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
 
     def _verify(self, stored: str | None, password: str) -> bool:
         if stored is None:  # same work as a real check, so timing does not reveal the name
