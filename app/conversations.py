@@ -39,6 +39,9 @@ class CitationView:
     location: str
     score: float
     text: str
+    supports: tuple[tuple[str, str], ...] = ()
+    """(answer sentence, the passage sentence or row that supports it) for each sentence
+    citing this passage."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class TurnView:
     timings: str = ""
     feedback: int = 0
     feedback_comment: str = ""
+    draft: str = ""
+    """The model's unchecked draft (live turns only): shown in the detail view, labelled."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,11 @@ def from_result(result: TurnResult) -> TurnView:
     return TurnView(
         turn_id=result.turn_id, question=a.question, decision=a.decision, mode=a.mode,
         answer=a.text,
-        citations=[CitationView(n, p.doc_name, p.location, p.score, p.text)
+        citations=[CitationView(n, p.doc_name, p.location, p.score, p.text,
+                                tuple((s.text, s.evidence) for s in a.sentences
+                                      if n in s.citations))
                    for n, p in a.cited_passages()],
+        draft=a.raw_output,
         removed=list(a.removed_sentences), disclaimer=a.disclaimer, query=result.rewrite.query,
         rewrite_reason=result.rewrite.reason, slots_changed=result.slots.describe(),
         timings=_timings(t.retrieval_s, t.first_token_s, t.tokens_per_s))
@@ -119,7 +127,8 @@ def from_row(row: TurnRow, texts: dict[int, str | None], pack: Pack) -> TurnView
     withheld from this reader)."""
     citations = [CitationView(int(c["n"]), str(c["doc_name"]), str(c.get("location") or ""),
                               float(c.get("score") or 0.0),
-                              _cited_text(texts, int(c["chunk_id"])))
+                              _cited_text(texts, int(c["chunk_id"])),
+                              tuple((str(a), str(b)) for a, b in c.get("supports") or []))
                  for c in row.citations or []]
     disclaimer = (pack.disclaimer_for(text_language(row.question))
                   if pack.disclaimer_required and row.decision == "answer" else "")

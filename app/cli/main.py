@@ -86,13 +86,14 @@ def _require_documents(rt: Runtime, domain: str) -> None:
                            f"`verirag ingest {domain} PATH` or `verirag setup` first")
 
 
-def _token_printer(enabled: bool) -> tuple[list[bool], Callable[[str], None]]:
-    streamed = [False]
+def _token_printer(enabled: bool) -> tuple[list[str], Callable[[str], None]]:
+    """Prints checked sentences as the answerer releases them (never the raw draft)."""
+    streamed: list[str] = []
 
     def on_token(piece: str) -> None:
         if enabled:
-            streamed[0] = True
-            console.print(piece, end="", markup=False, highlight=False, style="dim")
+            streamed.append(piece)
+            console.print(piece, end="", markup=False, highlight=False)
 
     return streamed, on_token
 
@@ -110,7 +111,7 @@ def ask(ctx: typer.Context, domain: DomainArg,
     manager = rt.dialog(domain, user=cli_actor())
     streamed, on_token = _token_printer(stream and manager.pack.generation.mode == "generate")
     result = manager.turn(manager.start(), question, on_token=on_token)
-    print_turn(console, result, streamed=streamed[0], verbose=verbose)
+    print_turn(console, result, streamed="".join(streamed), verbose=verbose)
 
 
 @app.command()
@@ -155,7 +156,7 @@ def chat(ctx: typer.Context, domain: DomainArg,
         except VeriragError as exc:
             err_console.print(f"[red]error:[/red] {exc}", highlight=False)
             continue
-        print_turn(console, result, streamed=streamed[0], verbose=verbose)
+        print_turn(console, result, streamed="".join(streamed), verbose=verbose)
     console.print(f"resume with: verirag chat {domain} --session {session_id}")
 
 

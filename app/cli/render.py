@@ -12,22 +12,29 @@ from app.dialog.types import Answer
 from knowledge.ingest import IngestReport
 
 
-def print_answer(console: Console, answer: Answer, *, streamed: bool, verbose: bool) -> None:
+def print_answer(console: Console, answer: Answer, *, streamed: str, verbose: bool) -> None:
+    """``streamed`` is the checked text already printed while the answer was made; the
+    final text is printed (again) only when it differs — a refusal, or a quoted fallback."""
     if verbose:
-        console.print(f"[dim]query: {answer.query}[/dim]")
+        console.print(f"[dim]query: {escape(answer.query)}[/dim]")
         ev = ", ".join(f"{k}={v:.2f}" for k, v in answer.evidence.items())
         console.print(f"[dim]decision: {answer.decision} · mode: {answer.mode} · {ev}[/dim]")
         if answer.raw_output:
-            console.print(f"[dim]model wrote: {answer.raw_output.strip()!r}[/dim]")
-    if streamed and answer.decision == "answer":
-        console.print()  # the raw stream is not the checked answer: show the checked one
-        console.rule("[bold]checked answer[/bold]", style="dim")
-    elif streamed:
+            console.print("[dim]unchecked draft (never shown as the answer):[/dim] "
+                          f"[dim]{escape(answer.raw_output.strip())!r}[/dim]")
+    if streamed.strip() and streamed.strip() == answer.text.strip():
         console.print()
-    console.print(answer.text, markup=False, highlight=False)
+    else:
+        if streamed:
+            console.print()
+            console.rule("[bold]answer[/bold]", style="dim")
+        console.print(answer.text, markup=False, highlight=False)
     if answer.removed_sentences:
         console.print(f"[yellow]removed {len(answer.removed_sentences)} sentence(s) that no "
                       "passage supports[/yellow]")
+        if verbose:
+            for removed in answer.removed_sentences:
+                console.print(f"  - {removed}", style="dim", markup=False, highlight=False)
     if answer.invalid_markers:
         console.print(f"[yellow]removed {answer.invalid_markers} citation(s) pointing to no "
                       "passage[/yellow]")
@@ -39,6 +46,8 @@ def print_answer(console: Console, answer: Answer, *, streamed: bool, verbose: b
             if verbose:
                 snippet = " ".join(p.text.split())[:300]
                 console.print(f"      {snippet}", style="dim", markup=False, highlight=False)
+        if verbose:
+            print_support(console, answer)
     if answer.disclaimer:
         console.print(f"\n{answer.disclaimer}", style="italic", markup=False)
     if verbose:
@@ -51,7 +60,17 @@ def print_answer(console: Console, answer: Answer, *, streamed: bool, verbose: b
         console.print(f"[dim]{' · '.join(parts)}[/dim]")
 
 
-def print_turn(console: Console, result: TurnResult, *, streamed: bool, verbose: bool) -> None:
+def print_support(console: Console, answer: Answer) -> None:
+    """Per kept sentence, the passage sentence or row that supports it."""
+    console.print("\n[bold]Checked against[/bold]")
+    for s in answer.sentences:
+        marks = "".join(f"[{n}]" for n in s.citations)
+        console.print(f"  {s.text} {marks}", markup=False, highlight=False)
+        if s.evidence:
+            console.print(f"      ← {s.evidence}", style="dim", markup=False, highlight=False)
+
+
+def print_turn(console: Console, result: TurnResult, *, streamed: str, verbose: bool) -> None:
     if verbose:
         console.print(f"[dim]rewrite: {result.rewrite.reason}[/dim]", highlight=False)
         console.print(f"[dim]slots: {result.slots.describe()}[/dim]", highlight=False)

@@ -6,6 +6,14 @@ Sentences are ranked by cosine similarity to the question plus question-term cov
 passage (Markdown rows) offers each row instead, its cells named by the header ("Indication:
 Atrial fibrillation; Target INR: 2.5"): a bare "| Atrial fibrillation | 2.5 |" does not say
 what 2.5 is. Every word still comes from the passage.
+
+A sentence holding the kind of number the question asks for ("how long" -> a duration, "dose"
+-> a mass or volume, "多少钱" -> an amount of money) ranks higher: for those questions the
+number is the answer. The answer is the shortest set that answers: the best-ranked sentence,
+plus a second only when it is nearly as good AND covers a question term the first does not —
+a second sentence that says the same thing again is noise, and a duplicate is never shown.
+List numbers and Markdown emphasis are stripped from a quoted sentence ("4. **Give** 15 g"
+reads "Give 15 g").
 """
 
 from __future__ import annotations
@@ -16,38 +24,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.dialog.claim_text import clean_claim
 from app.dialog.injection import looks_like_instruction
+from app.dialog.quantities import quantities
+from app.dialog.tables import Row, row_text, table_cells, table_rows
 from app.dialog.types import AnswerSentence
 from knowledge.embedding import Embedder
-from knowledge.loaders.base import markdown_cells
 from knowledge.text.sentences import split_sentences, token_spans
-from knowledge.text.tokenize import coverage
+from knowledge.text.tokenize import coverage, key_terms
 from knowledge.types import Passage
 
 MAX_SENTENCES = 2
 MAX_CANDIDATES = 60
-
-
+MARGIN = 0.15
+LEAD_DISCOUNT = 0.1
 WINDOW_TOKENS = 40
 MIN_TOKENS = 6
-_TABLE_SEPARATOR = re.compile(r"^\|(\s*:?-{3,}:?\s*\|)+$")
 
-
-def table_rows(text: str) -> list[str] | None:
-    """A Markdown table passage's data rows, each cell named by its column; None if not one."""
-    lines = [line.strip() for line in text.strip().split("\n")]
-    if (len(lines) < 3 or not _TABLE_SEPARATOR.match(lines[1])
-            or not all(line.startswith("|") and line.endswith("|") for line in lines)):
-        return None
-    header = markdown_cells(lines[0])
-    rows = []
-    for line in lines[2:]:
-        cells = markdown_cells(line)
-        named = [f"{name}: {cell}" if name else cell
-                 for name, cell in zip(header, cells, strict=False) if cell]
-        if named:
-            rows.append("; ".join(named))
-    return rows
+__all__ = ["Candidate", "candidate_sentences", "extract", "table_rows"]
 
 
 def _windows(text: str) -> list[str]:
@@ -70,25 +64,65 @@ class Candidate:
     n: int
     text: str
     context: str
+    row: Row = ()
+    lead: str = ""
+    """The sentence before it in the passage: read for coverage only ("Apply enough rub ...
+    for 20-30 seconds" follows the sentence saying it is about alcohol hand rub)."""
 
 
 def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
     out: list[Candidate] = []
     for n, p in enumerate(passages, 1):
-        rows = table_rows(p.text)
+        rows = table_cells(p.text)
+        title = p.heading_path[-1] if p.heading_path else ""
         if rows is not None:
             # A row is ranked with the table's caption or section ("Table 2. DOAC dose for
             # atrial fibrillation"): "DOAC: Apixaban; ...: 5 mg" alone never mentions it.
-            title = p.heading_path[-1] if p.heading_path else ""
-            out.extend(Candidate(n, row, f"{title}: {row}" if title else row)
-                       for row in rows if not looks_like_instruction(row))
+            for row in rows:
+                text = row_text(row)
+                if not looks_like_instruction(text):
+                    out.append(Candidate(n, text, f"{title}: {text}" if title else text, row))
             continue
+        previous = ""
         for start, end in split_sentences(p.text):
-            for piece in _windows(p.text[start:end].strip()):
+            for piece in _windows(clean_claim(p.text[start:end])):
                 # a heading line ("5.1 Single-name limit") names a topic, it answers nothing
-                if len(token_spans(piece)) >= MIN_TOKENS and not looks_like_instruction(piece):
-                    out.append(Candidate(n, piece, piece))
+                # nor does a question the document asks ("Do polyps differ?")
+                if (len(token_spans(piece)) >= MIN_TOKENS and not looks_like_instruction(piece)
+                        and not piece.rstrip().endswith(("?", "？"))):
+                    # ranked with its section title: "Give 15-20 g" sits under "able to
+                    # swallow"
+                    context = f"{title}: {piece}" if title else piece
+                    out.append(Candidate(n, piece, context, lead=previous))
+                previous = piece
     return out[:MAX_CANDIDATES]
+
+
+# What kind of number a question asks for: a sentence holding one is likelier the answer.
+_ASKS_FOR: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
+    (re.compile(r"\bhow (?:long|often|soon|quickly|many (?:days|hours|minutes|weeks|months|"
+                r"years))\b|\bwithin how\b|多久|多长时间|几天|几小时|多少天|多少小时|多长"),
+     frozenset({"second", "minute", "hour", "day", "week", "month", "year_span"})),
+    (re.compile(r"\b(?:dose|dosage|how much|mg|maximum daily)\b|剂量|用量|多少毫克|几毫克"),
+     frozenset({"mg", "g", "mcg", "ml", "unit", "mmol", "kg"})),
+    (re.compile(r"\b(?:percentage|percent|ratio|rate|share)\b|百分比|比例|比率|占比"),
+     frozenset({"percent"})),
+    (re.compile(r"\bhow much (?:money|revenue|income|profit|cash)\b|\b(?:revenue|income|"
+                r"profit|amount|price|cost|fee|fine|penalty|damages|compensation|deposit)\b|"
+                r"金额|收入|利润|费用|多少钱|多少元|违约金|赔偿金|补偿金|罚款|罚金|押金|保证金"),
+     frozenset({"usd", "gbp", "eur", "cny", "hkd"})),
+)
+ANSWER_TYPE_BONUS = 0.2
+
+
+def _asked_units(question: str) -> frozenset[str]:
+    lowered = question.lower()
+    return frozenset().union(*(units for rx, units in _ASKS_FOR if rx.search(lowered)))
+
+
+def _new_terms(question_terms: set[str], text: str, covered: set[str]) -> set[str]:
+    lowered = text.lower()
+    return {t for t in question_terms - covered if t in lowered}
 
 
 def extract(question: str, passages: Sequence[Passage], embedder: Embedder,
@@ -99,11 +133,31 @@ def extract(question: str, passages: Sequence[Passage], embedder: Embedder,
     qvec = embedder.embed_query(question)
     vecs = embedder.embed_documents([c.context for c in candidates])
     cos = vecs @ qvec
-    cov = np.array([coverage(question, c.context) for c in candidates])
+    # the sentence before counts, a little less than the sentence's own words
+    cov = np.array([max(coverage(question, c.context),
+                        coverage(question, f"{c.lead} {c.context}") - LEAD_DISCOUNT)
+                    for c in candidates])
     rank_bonus = np.array([0.05 * (len(passages) - c.n) for c in candidates])
-    score = cos + 0.5 * cov + rank_bonus
-    order = np.argsort(-score, kind="stable")[:max_sentences]
+    asked = _asked_units(question)
+    typed = np.array([ANSWER_TYPE_BONUS if asked and any(
+        q.unit in asked for q in quantities(c.text)) else 0.0 for c in candidates])
+    score = cos + 0.5 * cov + rank_bonus + typed
+    order = [int(i) for i in np.argsort(-score, kind="stable")]
     best = float(score[order[0]])
-    chosen = [i for i in order if score[i] >= best - 0.15]
+    terms = set(key_terms(question))
+    chosen = [order[0]]
+    covered = _new_terms(terms, candidates[order[0]].context, set())
+    # a second sentence must add a question term in its own words, not in its heading
+    for i in order[1:]:
+        if len(chosen) >= max_sentences or score[i] < best - MARGIN:
+            break
+        text = candidates[i].text
+        if any(text in candidates[j].text or candidates[j].text in text for j in chosen):
+            continue
+        gained = _new_terms(terms, candidates[i].text, covered)
+        if gained:
+            chosen.append(i)
+            covered |= gained
     chosen.sort(key=lambda i: (candidates[i].n, i))  # keep reading order within passages
-    return [AnswerSentence(candidates[i].text, (candidates[i].n,)) for i in chosen]
+    return [AnswerSentence(candidates[i].text, (candidates[i].n,), evidence=candidates[i].text,
+                           row=candidates[i].row) for i in chosen]

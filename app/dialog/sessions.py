@@ -25,8 +25,12 @@ class SessionNotFound(VeriragError, LookupError):
 
 
 def citation_records(answer: Answer) -> list[dict[str, Any]]:
+    """Each cited passage, with the answer sentences it supports and the passage sentence
+    or row that supports each (so a resumed conversation still shows what was checked)."""
     return [{"n": n, "chunk_id": p.chunk_id, "doc_id": p.doc_id, "doc_name": p.doc_name,
-             "location": p.location, "score": p.score} for n, p in answer.cited_passages()]
+             "location": p.location, "score": p.score,
+             "supports": [[s.text, s.evidence] for s in answer.sentences if n in s.citations]}
+            for n, p in answer.cited_passages()]
 
 
 class SessionStore:

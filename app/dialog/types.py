@@ -23,6 +23,10 @@ class AnswerSentence:
     citations: tuple[int, ...]
     supported: bool = True
     attributed: bool = False
+    evidence: str = ""
+    """The passage sentence or table row that supports it (shown in the detail view)."""
+    row: tuple[tuple[str, str], ...] = ()
+    """For a table row quoted as the answer: (column, cell) pairs, rendered as a small table."""
 
 
 @dataclass

@@ -61,6 +61,9 @@ def show_citations(view: TurnView) -> None:
                        + (f" · {escape_md(c.location)}" if c.location else "")
                        + " · " + tr("retrieval score {score}", score=f"{c.score:.3f}"))
             st.text(c.text)
+            for sentence, evidence in c.supports:
+                st.caption(tr("Checked: “{sentence}” — supported by: “{evidence}”",
+                              sentence=escape_md(sentence), evidence=escape_md(evidence)))
 
 
 def show_details(view: TurnView) -> None:
@@ -73,6 +76,12 @@ def show_details(view: TurnView) -> None:
         lines.append(tr("decision: {decision} · mode: {mode}", decision=view.decision,
                         mode=view.mode))
         st.text("\n".join(lines))
+        if view.removed:
+            st.caption(tr("Removed by the check (reason: sentence):"))
+            st.text("\n".join(view.removed))
+        if view.draft:
+            st.caption(tr("The model's unchecked draft — not part of the answer:"))
+            st.text(view.draft.strip())
         if view.timings:
             st.caption(view.timings)
 

@@ -61,6 +61,10 @@ ZH: dict[str, str] = {
     "document **{name}**": "文档 **{name}**",
     "retrieval score {score}": "检索得分 {score}",
     "How this answer was made": "回答是如何得出的",
+    "Checked: “{sentence}” — supported by: “{evidence}”":
+        "已核对：“{sentence}”——依据原文：“{evidence}”",
+    "Removed by the check (reason: sentence):": "核对时删除的句子（原因：句子）：",
+    "The model's unchecked draft — not part of the answer:": "模型未经核对的草稿（不属于回答）：",
     "searched for: {query}": "检索语句：{query}",
     "why: {reason}": "原因：{reason}",
     "slots this turn: {slots}": "本轮槽位：{slots}",

@@ -147,7 +147,7 @@ def key_terms(text: str) -> list[str]:
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ies", "es", "ed", "en", "ly", "s")
 
 
-def _stem(token: str) -> str:
+def stem(token: str) -> str:
     """A crude English suffix strip, for coverage only ("survives" ~ "survive").
 
     BM25 stays unstemmed (stemming measured mixed there); coverage asks a softer question —
@@ -174,13 +174,23 @@ def coverage(question: str, passage: str) -> float:
         return 0.0
     text = _normalize(passage)
     words = _latin_tokens(text)
-    latin = {_stem(t) for t in words}
+    latin = {stem(t) for t in words}
     initials = "".join(w[0] for w in words if w not in _EN_STOPWORDS)
     found = sum(1 for t in terms if (t in text if _is_cjk(t) else (
-        _stem(t) in latin or _is_acronym_of(t, initials))))
+        stem(t) in latin or _is_acronym_of(t, initials))))
     return found / len(terms)
 
 
 def _is_acronym_of(term: str, initials: str) -> bool:
     """"dpa" is found in a passage that says "Data Processing Agreement"."""
     return 2 <= len(term) <= 5 and term.isalpha() and term in initials
+
+
+def cjk_word_bounds(text: str) -> frozenset[int]:
+    """Offsets in ``text`` where a jieba word of a CJK run starts or ends: a claim that stops
+    anywhere else stopped inside a word ("...经公安机" cut from "公安机关")."""
+    bounds: set[int] = set()
+    for run in CJK_RUN.finditer(text):
+        for _word, start, end in _segmenter().tokenize(run.group()):
+            bounds.update((run.start() + start, run.start() + end))
+    return frozenset(bounds)

@@ -30,13 +30,16 @@ def test_marker_pointing_to_no_passage_is_removed_and_counted() -> None:
     checked = check_answer("The target INR is 2.5 [7].", PASSAGES, QUESTION)
     assert checked.invalid_markers == 1
     # the sentence itself is supported by passage 1, so it is kept with that citation
-    assert checked.sentences == [AnswerSentence("The target INR is 2.5.", (1,), attributed=True)]
+    (sentence,) = checked.sentences
+    assert (sentence.text, sentence.citations, sentence.attributed) == (
+        "The target INR is 2.5.", (1,), True)
+    assert sentence.evidence == PASSAGES[0].text  # the passage sentence that supports it
 
 
 def test_invented_number_is_removed_even_with_a_citation() -> None:
     checked = check_answer("The target INR is approximately 1.19 [1].", PASSAGES, QUESTION)
     assert checked.sentences == []
-    assert checked.removed == ["The target INR is approximately 1.19."]
+    assert checked.removed == ["number: The target INR is approximately 1.19."]
 
 
 def test_restating_the_question_plus_a_claim_is_not_support() -> None:

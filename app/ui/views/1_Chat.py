@@ -83,6 +83,7 @@ if question := st.chat_input(tr("Ask about your documents (English or 中文)"))
         streamed: list[str] = []
 
         def on_token(piece: str) -> None:
+            # checked sentences only: the model's draft never reaches the page while streaming
             streamed.append(piece)
             placeholder.markdown(escape_md("".join(streamed)) + " ▌")
 
