@@ -9,6 +9,11 @@ answers) as history; a multi-turn dialog manager (query rewriting, slots) plugs 
 ``NoRetrievalAnswerer`` is the ``no-retrieval`` baseline: the pack's system prompt and the
 question, no passages. Its answers are never cited, so its grounding figures are zero by
 construction; the report marks it as a baseline.
+
+``PlainRagAnswerer`` is the ``plain`` baseline: what a RAG built from a tutorial would say with
+the same passages and the same model. It uses LangChain ``RetrievalQA``'s default "stuff"
+prompt, the most common one in the wild, so its confidently-wrong share is a fair reference
+for what verirag's evidence threshold, citation checks and refusals prevent.
 """
 
 from __future__ import annotations
@@ -26,11 +31,18 @@ from app.resources import Resources
 from evals.configs import EvalConfig
 from evals.errors import EvalDataError
 from knowledge.kb import KnowledgeBase
+from knowledge.retrieval import Retriever
 
 History = Sequence[dict[str, str]]
 
 _BASELINE_RULES = ("Answer the question in one to three sentences from what you know. If you "
                    "do not know, reply exactly: {refusal}")
+
+
+# LangChain's ``RetrievalQA`` default prompt (chains/retrieval_qa/prompt.py), verbatim.
+PLAIN_PROMPT = ("Use the following pieces of context to answer the question at the end. If you "
+                "don't know the answer, just say that you don't know, don't try to make up an "
+                "answer.\n\n{context}\n\nQuestion: {question}\nHelpful Answer:")
 
 
 class TurnAnswerer(Protocol):
@@ -96,6 +108,66 @@ class NoRetrievalAnswerer:
         return answer
 
 
+class PlainRagAnswerer:
+    """Baseline: the pack's retrieval and model, a plain prompt, and no checking at all.
+
+    The prompt is a user message with no system prompt, as ``RetrievalQA`` sends it to a chat
+    model. Whatever the model writes is the answer: no evidence threshold, no citation check,
+    no refusal logic of verirag's. A reply that opens with "I don't know" (what the prompt
+    asks for when the context lacks the answer) is counted as a refusal. Only a runaway
+    continuation (the model writing the next
+    "Question:") is cut, since that is the model not stopping, not an answer; an empty
+    output counts as a refusal because nothing was said.
+    """
+
+    def __init__(self, config: EvalConfig, retriever: Retriever, generator: Generator,
+                 adapter: str | None = None) -> None:
+        self.pack = config.pack
+        self.retriever = retriever
+        self.generator = generator
+        self.adapter = adapter
+
+    def answer(self, question: str, history: History, query: str | None = None) -> Answer:
+        query = query or question
+        started = time.perf_counter()
+        found = self.retriever.search(query)
+        answer = Answer(question=question, query=query, decision="answer", text="",
+                        sources=list(found.passages), mode="plain",
+                        evidence={"best_dense": found.best_dense,
+                                  "best_coverage": found.best_coverage})
+        answer.timings.retrieval_s = time.perf_counter() - started
+        context = "\n\n".join(p.text for p in found.passages)
+        prompt = PLAIN_PROMPT.format(context=context, question=question.strip())
+        messages = [*history, {"role": "user", "content": prompt}]
+        started = time.perf_counter()
+        stream = self.generator.stream(messages, self.pack.generation, adapter=self.adapter)
+        raw = "".join(stream)
+        answer.raw_output = raw
+        answer.timings.first_token_s = stream.first_token_s
+        answer.timings.generation_s = stream.total_s or time.perf_counter() - started
+        answer.timings.tokens = stream.n_tokens
+        answer.text = trim_runaway(raw)
+        if not answer.text or says_it_does_not_know(answer.text):
+            answer.decision = "refuse"
+            return answer
+        answer.sentences = [AnswerSentence(answer.text, ())]
+        return answer
+
+
+_DONT_KNOW = re.compile(
+    r"^\W*(?:i\s+(?:do\s*n[o']t|don't)\s+know|(?:the\s+)?(?:answer|information)\s+is\s+"
+    r"not\s+(?:provided|given|mentioned|available|in\s+the)|(?:the\s+)?(?:context|passages?|"
+    r"documents?|text)\s+(?:does|do)\s+not\s+(?:say|mention|provide|contain|specify)|"
+    r"not\s+(?:provided|mentioned|specified)|我不知道|不知道|文中没有|没有提到|未提及)",
+    re.IGNORECASE)
+
+
+def says_it_does_not_know(text: str) -> bool:
+    """The plain prompt asks the model to "say that you don't know": when it opens with that,
+    it declined, and scoring it confidently wrong would flatter verirag."""
+    return _DONT_KNOW.search(text.strip()) is not None
+
+
 def check_adapter(generator: Generator, adapter: str | None) -> None:
     """Fail before the run, not on question 1 of 200, when the adapter is not attached."""
     if adapter is None:
@@ -115,7 +187,8 @@ def default_factory(resources: Resources) -> TurnAnswererFactory:
 
     def make(config: EvalConfig, kb: KnowledgeBase) -> TurnAnswerer:
         pack = config.pack
-        needs_generator = not config.use_retrieval or pack.generation.mode == "generate"
+        needs_generator = (not config.use_retrieval or config.plain
+                           or pack.generation.mode == "generate")
         generator = resources.generator(pack) if needs_generator else None
         adapter = config.adapter
         if generator is not None and adapter is not None:
@@ -129,6 +202,9 @@ def default_factory(resources: Resources) -> TurnAnswererFactory:
             assert generator is not None
             return NoRetrievalAnswerer(config, generator)
         retriever = resources.retriever(pack.name, kb, pack.retrieval)
+        if config.plain:
+            assert generator is not None
+            return PlainRagAnswerer(config, retriever, generator, adapter)
         return AnswererTurns(Answerer(pack, retriever, generator, kb.embedder), adapter)
 
     return make

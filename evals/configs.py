@@ -10,6 +10,7 @@ file paths are resolved by ``resolve_config``:
 | ``dense`` / ``bm25`` / ``hybrid`` | ``retrieval.mode`` |
 | ``rag`` | nothing (named for the comparison with ``no-retrieval``) |
 | ``no-retrieval`` | the model answers from the question alone: a **baseline**, not a mode |
+| ``plain`` | a **baseline**: the pack's passages and model, a plain prompt, no checks |
 | ``generate`` / ``extractive`` | ``generation.mode`` |
 | ``base`` / ``adapter:NAME`` | the LoRA adapter passed to ``Answerer.answer`` (none / NAME) |
 | ``no-rewrite`` | follow-ups are searched as asked, not as the dialog manager rewrites them |
@@ -45,6 +46,13 @@ class EvalConfig:
     # Multi-turn sets: search a follow-up as the dialog manager's standalone query (the
     # product's behaviour) or as the user typed it.
     rewrite_follow_ups: bool = True
+    # Answer through ``evals.answerers.PlainRagAnswerer`` (same passages, plain prompt, no
+    # checks or refusal rules) instead of the product's ``Answerer``.
+    plain: bool = False
+
+    def __post_init__(self) -> None:
+        if self.plain and not self.use_retrieval:
+            raise ValueError(f"configuration '{self.name}': a plain RAG answer needs retrieval")
 
     @property
     def label(self) -> str:
@@ -78,6 +86,11 @@ PRESETS: dict[str, Callable[[Pack], EvalConfig]] = {
     "no-retrieval": lambda p: EvalConfig(
         "no-retrieval", p, use_retrieval=False, baseline=True,
         description="baseline: the model answers from the question alone, no passages"),
+    "plain": lambda p: EvalConfig(
+        "plain", with_section(p, "generation", {"mode": "generate"}, "plain"), plain=True,
+        baseline=True,
+        description="baseline: the same passages and model in a plain RAG prompt; whatever "
+                    "the model writes is the answer (no checks, no refusal rules)"),
     "base": lambda p: EvalConfig("base", p, description="the base model, no LoRA adapter"),
     "no-rewrite": lambda p: EvalConfig(
         "no-rewrite", p, rewrite_follow_ups=False,

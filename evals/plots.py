@@ -18,7 +18,8 @@ from evals.runner import Record
 from evals.summary import Summary
 
 BAR_METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "em", "f1", "rouge_l",
-               "bleu", "label_acc", "cited", "supported", "refusal_precision", "refusal_recall")
+               "bleu", "label_acc", "correct", "confidently_wrong", "cited", "supported",
+               "refusal_precision", "refusal_recall")
 _METADATA = {"Software": None}  # no version string: the same figures give the same bytes
 
 

@@ -40,6 +40,9 @@ def rows(ks: list[int]) -> list[Row]:
         Row("rouge_l", "ROUGE-L", count="n_answers"),
         Row("bleu", "BLEU", count="n_answers"),
         Row("label_acc", "label accuracy", count="n_labels"),
+        Row("correct", "correct", count="n_outcomes"),
+        Row("confidently_wrong", "confidently wrong", count="n_outcomes"),
+        Row("refused", "refused or asked back", count="n_outcomes"),
         Row("answered", "answered (not refused)", count="questions"),
         Row("fallback", "generated, fell back to quotes"),
         Row("cited", "answers with a valid citation"),
@@ -139,9 +142,11 @@ class Report:
         return "\n".join(lines) + "\n"
 
     def _turn_table(self) -> str:
-        """Rows are turn positions; per configuration recall@k, MRR@10 and F1 where measured."""
+        """Rows are turn positions; per configuration recall@k, MRR@10, F1 and the share
+        correct where measured."""
         k = self.run.options.k
-        keys = [(f"recall@{k}", f"recall@{k}"), ("mrr@10", "MRR@10"), ("f1", "F1")]
+        keys = [(f"recall@{k}", f"recall@{k}"), ("mrr@10", "MRR@10"), ("f1", "F1"),
+                ("correct", "correct")]
         keys = [(key, label) for key, label in keys
                 if any(s.get(key) is not None for t in self.turns.values() for s in t.values())]
         header = ["turn", "questions"] + [f"{self.labels[n]} {label}"

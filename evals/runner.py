@@ -5,8 +5,9 @@ history, with their gold answers), times it, and scores it. Retrieval metrics co
 separate search at depth ``max(10, --k)`` with the query the answerer used: the question, or
 for a follow-up the dialog manager's standalone rewrite (``evals.followups``; not with the
 ``no-rewrite`` configuration), so they measure the same retrieval whether or not answers are
-generated. Scoring is deterministic;
-only the timings vary between runs.
+generated. Every asked question also gets one outcome, correct, refused or confidently
+wrong (``evals.metrics.correctness``), so a wrong answer is counted rather than averaged into
+F1. Scoring is deterministic; only the timings vary between runs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from evals.datasets import Dataset, EvalItem, Turn
 from evals.errors import EvalDataError
 from evals.followups import standalone_query
 from evals.metrics.answers import answer_scores
+from evals.metrics.correctness import answer_outcome
 from evals.metrics.grounding import citation_counts
 from evals.metrics.labels import answer_label
 from evals.metrics.retrieval import first_hit_rank, retrieval_scores
@@ -81,6 +83,8 @@ class Record:
     citations_supported: int = 0
     evidence: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float | None] = field(default_factory=dict)
+    # correct | refused | confidently_wrong (evals.metrics.correctness); None: not judged.
+    outcome: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,7 +121,8 @@ class EvalRun:
                          "description": cfg.description, "use_retrieval": cfg.use_retrieval,
                          "retrieval_mode": cfg.pack.retrieval.mode,
                          "generation_mode": cfg.pack.generation.mode,
-                         "top_k": cfg.pack.retrieval.top_k, "adapter": cfg.adapter}
+                         "top_k": cfg.pack.retrieval.top_k, "adapter": cfg.adapter,
+                         "plain": cfg.plain}
                         for cfg in self.configs],
         }
 
@@ -182,6 +187,8 @@ class _ConfigRunner:
             rec.scores = answer_scores(answer.text, rec.references)
         if rec.label_gold is not None:
             rec.label_pred = answer_label(answer.text, refused=refused)
+        rec.outcome = answer_outcome(answer.decision, answer.text, rec.references,
+                                     answerable=rec.answerable, label_gold=rec.label_gold)
         counts = citation_counts(answer)
         rec.citations_valid, rec.citations_supported = counts.valid, counts.supported
         t = answer.timings

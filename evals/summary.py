@@ -13,6 +13,10 @@ reported beside it, because a "recall 1.0" over 2 questions is not one over 200:
   of answered ones with >= 1 valid citation;
   ``supported``: share of all valid citations whose passage supports the sentence (micro);
 - refusal precision/recall: over every asked question (answerable or not);
+- ``correct`` / ``confidently_wrong`` / ``refused``: shares of the judged asked questions,
+  summing to 1, over ``n_outcomes`` (``evals.metrics.correctness``: an answerable question
+  without a reference is not judged; a clarifying question counts as refused); None in a
+  retrieval-only run;
 - speed: time to first token (p50), tokens/s (median over generated answers), end-to-end
   p50/p95 (retrieval time alone in a retrieval-only run).
 """
@@ -23,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from statistics import fmean
 from typing import Any
 
+from evals.metrics.correctness import outcome_shares
 from evals.metrics.grounding import refusal_scores
 from evals.metrics.speed import median, percentile
 from evals.runner import Record
@@ -67,6 +72,7 @@ def summarize(records: Sequence[Record], ks: Sequence[int]) -> Summary:
                                        [r.answerable for r in asked])
     out["n_unanswerable"] = sum(1 for r in asked if not r.answerable)
     out["refusal_precision"], out["refusal_recall"] = precision, recall
+    out.update(outcome_shares([r.outcome for r in asked]))
     out["ttft_p50_s"] = median(_timing(records, "ttft_s"))
     out["tokens_per_s"] = median(_timing(records, "tokens_per_s"))
     e2e = _timing(records, "e2e_s")

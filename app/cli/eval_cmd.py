@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from evals.report import Report
 
 _HELP_COMPARE = ("Two (or more) configurations side by side, comma-separated: dense, bm25, "
-                 "hybrid, rag, no-retrieval (baseline), generate, extractive, base, "
+                 "hybrid, rag, no-retrieval (baseline), plain (baseline), generate, extractive, "
+                 "base, "
                  "adapter:NAME, or a .toml file overriding the pack's retrieval and "
                  "generation sections.")
 
@@ -136,7 +137,8 @@ def _run(res: Resources, console: Console, err: Console, domain: str, dataset_sp
     if turns is not None:
         console.print(turns)
     if any(c.baseline for c in report.run.configs):
-        console.print("[yellow]baseline[/yellow] columns answer without retrieval: a reference "
-                      "point, not a verirag mode.")
+        console.print("[yellow]baseline[/yellow] columns are reference points, not verirag "
+                      "modes: no-retrieval answers without passages; plain answers from the same "
+                      "passages with a plain prompt and no checks.")
     console.print(f"report: {done.folder} ({', '.join(p.name for p in done.files)})",
                   highlight=False, soft_wrap=True)

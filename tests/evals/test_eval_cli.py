@@ -163,3 +163,26 @@ def test_full_run_on_the_medical_pack_questions(cli: Cli, tmp_path: Path) -> Non
     assert summary["extractive"]["answered"] is not None
     assert summary["no-retrieval"]["recall@5"] is None
     assert "no-retrieval (baseline)" in (out / "summary.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_plain_baseline_beside_the_pack_reports_correct_refused_and_wrong(
+        cli: Cli, dataset: Path, tmp_path: Path) -> None:
+    """Two questions through the pack and the plain RAG baseline, with the real small model."""
+    out = tmp_path / "plain"
+    code, output = _eval(cli, "medical", "--dataset", str(dataset), "--limit", "2",
+                         "--compare", "pack,plain", "--out", str(out))
+    assert code == 0, output
+    assert "plain (baseline)" in output and "confidently wrong" in output
+    report = _report(out)
+    for name in ("pack", "plain"):
+        summary = report["summary"][name]
+        assert summary["n_outcomes"] >= 1, name
+        shares = [summary[k] for k in ("correct", "confidently_wrong", "refused")]
+        assert all(v is not None for v in shares) and sum(shares) == pytest.approx(1.0), name
+    plain = [r for r in report["records"] if r["config"] == "plain"]
+    assert plain and all(r["mode"] == "plain" and not r["cited_docs"] for r in plain)
+    assert all(r["outcome"] in ("correct", "refused", "confidently_wrong", None)
+               for r in report["records"])
+    assert next(c for c in report["meta"]["configs"] if c["name"] == "plain")["baseline"]
+    assert "| confidently wrong |" in (out / "summary.md").read_text(encoding="utf-8")

@@ -67,3 +67,26 @@ def test_turn_positions_and_recall_curve() -> None:
     turns = by_turn(records, ["c"], [1, 5, 10])
     assert turns["c"][1]["recall@1"] == 1.0 and turns["c"][2]["recall@1"] == 0.5
     assert recall_curves(records, ["c"], 4) == {"c": [2 / 3, 2 / 3, 1.0, 1.0]}
+
+
+def test_outcome_shares_per_configuration_and_per_turn() -> None:
+    records = [_record(turn=1, decision="answer", outcome="correct"),
+               _record(turn=1, decision="refuse", outcome="refused"),
+               _record(turn=2, decision="answer", outcome="confidently_wrong"),
+               _record(turn=2, decision="answer", outcome="correct"),
+               _record(turn=2, decision="answer", outcome=None, references=[])]
+    s = summarize(records, [1, 5, 10])
+    assert s["n_outcomes"] == 4, "the answerable question without a reference is not judged"
+    assert (s["correct"], s["confidently_wrong"], s["refused"]) == (0.5, 0.25, 0.25)
+    turns = by_turn(records, ["c"], [1, 5, 10])["c"]
+    assert (turns[1]["correct"], turns[1]["refused"], turns[1]["n_outcomes"]) == (0.5, 0.5, 2)
+    assert turns[2]["n_outcomes"] == 2 and turns[2]["confidently_wrong"] == 0.5
+    for summary in (s, turns[1], turns[2]):
+        shares = [summary[k] for k in ("correct", "confidently_wrong", "refused")]
+        assert sum(v for v in shares if v is not None) == pytest.approx(1.0)
+
+
+def test_retrieval_only_runs_have_no_outcomes() -> None:
+    s = summarize([_record(timings={"e2e_s": 0.1})], [1, 5, 10])
+    assert (s["correct"], s["confidently_wrong"], s["refused"], s["n_outcomes"]) == (
+        None, None, None, 0)

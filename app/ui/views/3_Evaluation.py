@@ -23,8 +23,8 @@ from evals.service import (
 
 ICON = ":material/monitoring:"
 ACTION = "evaluate"
-PRESETS = ["pack", "dense", "bm25", "hybrid", "generate", "extractive", "no-retrieval", "base",
-           "no-rewrite"]
+PRESETS = ["pack", "dense", "bm25", "hybrid", "generate", "extractive", "no-retrieval", "plain",
+           "base", "no-rewrite"]
 RUN_JOB = "eval"
 CHOSEN_REPORT = "eval-report"
 
