@@ -10,12 +10,9 @@ import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -23,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from domains.base import NamedRegexes, Regexes, Strict, Word, in_language
+from domains.scopes import ScopeConfig
 from verirag.errors import PackError
 
 PACK_FILE = "pack.toml"
@@ -30,33 +29,7 @@ VALUES_PLACEHOLDER = "{values}"
 # What a value pattern must not match whole: an ordinary word, in English or Chinese.
 _ANY_WORD_PROBES = ("abc", "词语")
 
-_Patterns = TypeVar("_Patterns", list[str], dict[str, str])
-
-
-def _all_compile(patterns: _Patterns) -> _Patterns:
-    """Compile each regex now, so a typo fails at load naming the pattern, not at the first
-    question that reaches it. A mapping names its patterns ("pattern 'mrn'")."""
-    named = (patterns.items() if isinstance(patterns, dict)
-             else ((None, pattern) for pattern in patterns))
-    for name, pattern in named:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            what = repr(pattern) if name is None else f"pattern '{name}'"
-            raise ValueError(f"{what} is not a valid regex: {exc}") from exc
-    return patterns
-
-
-Regexes = Annotated[list[str], AfterValidator(_all_compile)]
-NamedRegexes = Annotated[dict[str, str], AfterValidator(_all_compile)]
-Word = Annotated[str, Field(min_length=1)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RetrievalConfig(_Strict):
+class RetrievalConfig(Strict):
     mode: Literal["dense", "bm25", "hybrid"] = Field(
         "hybrid", description="How passages are found."
     )
@@ -83,7 +56,7 @@ class RetrievalConfig(_Strict):
     )
 
 
-class ChunkingConfig(_Strict):
+class ChunkingConfig(Strict):
     # 160 estimated tokens is ~220 wordpiece tokens: under MiniLM's 256 limit with the
     # heading path prepended, so the end of a chunk is never silently cut when embedded.
     chunk_size: int = Field(160, ge=32, le=4096, description="Target chunk length in tokens.")
@@ -98,7 +71,7 @@ class ChunkingConfig(_Strict):
         return self
 
 
-class RedactionConfig(_Strict):
+class RedactionConfig(Strict):
     enabled: bool = False
     kinds: list[Literal["email", "phone", "national_id", "card"]] = Field(
         default_factory=lambda: ["email", "phone", "national_id", "card"]
@@ -108,7 +81,7 @@ class RedactionConfig(_Strict):
     )
 
 
-class GenerationParams(_Strict):
+class GenerationParams(Strict):
     """How a generator samples one reply: what every generator backend takes per request."""
 
     max_new_tokens: int = Field(160, ge=1, le=4096)
@@ -123,7 +96,7 @@ class GenerationConfig(GenerationParams):
     mode: Literal["generate", "extractive"] = "generate"
 
 
-class LoraConfig(_Strict):
+class LoraConfig(Strict):
     """Defaults of ``verirag finetune PACK`` (each one overridable by a command-line flag).
 
     The one definition of these settings: ``finetune.config.TrainConfig`` extends it with what
@@ -152,7 +125,7 @@ class LoraConfig(_Strict):
         False, description="Recompute activations in the backward pass: less memory, slower.")
 
 
-class SlotConfig(_Strict):
+class SlotConfig(Strict):
     """A detail the dialog tracks across turns (an age, a company, a contract type).
 
     Everything the dialog knows of a slot's values is declared here: ``patterns`` find a value
@@ -188,9 +161,15 @@ class SlotConfig(_Strict):
         "that in this domain name an earlier topic: not 'firm' in a law firm's pack.")
     entity_nouns_zh: list[Word] = Field(
         default_factory=list, description="The same in Chinese, after 该/此/这个/那个 ('药物').")
+    conditions: Regexes = Field(
+        default_factory=list, description="Regexes that find, in a passage, a condition on "
+        "this slot ('aged 80 years or more', 'children', '80岁以上'): a missing required slot "
+        "is asked for only when the passages found state two or more different conditions "
+        "on it. Empty: the slot's `values` are looked for instead; a slot with neither is "
+        "always asked for.")
 
     def description_for(self, language: str) -> str:
-        return _in(language, self.description, self.description_zh)
+        return in_language(language, self.description, self.description_zh)
 
     def nouns_for(self, language: str) -> list[str]:
         return self.entity_nouns_zh if language == "zh" else self.entity_nouns
@@ -243,7 +222,7 @@ def values_alternation(values: Iterable[str]) -> str:
     return "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
 
 
-class IntentConfig(_Strict):
+class IntentConfig(Strict):
     """A kind of question that needs particular slots before it can be answered safely."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -254,16 +233,16 @@ class IntentConfig(_Strict):
         min_length=1, description="Regexes, matched case-insensitively; any match is the intent.")
 
     def description_for(self, language: str) -> str:
-        return _in(language, self.description, self.description_zh)
+        return in_language(language, self.description, self.description_zh)
 
 
-class ModelOverrides(_Strict):
+class ModelOverrides(Strict):
     generator_path: Path | None = None
     embedder_path: Path | None = None
     adapter: str | None = Field(None, description="Name of the LoRA adapter this pack serves.")
 
 
-class Pack(_Strict):
+class Pack(Strict):
     """A domain pack as declared in its ``pack.toml``; ``root`` is the pack's folder."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
@@ -288,6 +267,19 @@ class Pack(_Strict):
     models: ModelOverrides = Field(default_factory=ModelOverrides)
     root: Path
     intents: list[IntentConfig] = Field(default_factory=list)
+    scopes: list[ScopeConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _scope_slots_declared(self) -> Pack:
+        """A scope reading a slot the pack lacks would silently never apply."""
+        slots = {s.name for s in self.slots}
+        for scope in self.scopes:
+            named = [*scope.slots, *(v.implied_by.slot for v in scope.values if v.implied_by)]
+            for name in named:
+                if name not in slots:
+                    raise ValueError(f"scope '{scope.name}' reads slot '{name}', which no "
+                                     f"[[slots]] section declares")
+        return self
 
     @model_validator(mode="after")
     def _required_intents_declared(self) -> Pack:
@@ -309,24 +301,20 @@ class Pack(_Strict):
     # The ``_zh`` fields are what a Chinese reader sees (the question's language for an
     # answer's refusal and disclaimer, the UI language for titles); English where one is empty.
     def refusal_for(self, language: str) -> str:
-        return _in(language, self.refusal_message, self.refusal_message_zh)
+        return in_language(language, self.refusal_message, self.refusal_message_zh)
 
     def disclaimer_for(self, language: str) -> str:
-        return _in(language, self.disclaimer, self.disclaimer_zh)
+        return in_language(language, self.disclaimer, self.disclaimer_zh)
 
     def title_for(self, language: str) -> str:
-        return _in(language, self.title, self.title_zh)
+        return in_language(language, self.title, self.title_zh)
 
     def description_for(self, language: str) -> str:
-        return _in(language, self.description, self.description_zh)
+        return in_language(language, self.description, self.description_zh)
 
     def entity_nouns(self, language: str) -> tuple[str, ...]:
         """The nouns of all entity slots in ``language``, in pack order, each once."""
         return tuple(dict.fromkeys(n for slot in self.slots for n in slot.nouns_for(language)))
-
-
-def _in(language: str, english: str, chinese: str) -> str:
-    return chinese if language == "zh" and chinese else english
 
 
 def bundled_packs_dir() -> Path:

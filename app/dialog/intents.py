@@ -1,12 +1,15 @@
 """What kind of question this is, which details it still lacks, and how to ask for them.
 
 A pack declares intents (``[[intents]]``: a name, plain-words descriptions, regexes) and marks
-slots ``required_for`` them. When a question has an intent whose required slot has no value,
-the manager asks a clarifying question instead of answering: a dose for an unknown age is a
-guess the hospital's protocol does not make. Patterns are regexes matched case-insensitively;
-left out on purpose: a classifier model (intent errors here are cheap to see and to fix in the
-pack) and intents that depend on earlier turns (a follow-up inherits nothing: "and for
-apixaban?" is rewritten into a full question first, and its intent is read from that).
+slots ``required_for`` them. A required slot with no value is a *candidate* for a clarifying
+question: the manager searches first and asks only when the passages found give different
+answers for different values of it (``app.dialog.conditions``: "5 mg; 2.5 mg if aged 80 or
+more" depends on the age, "340 mg for adults" does not and is answered with its condition).
+A dose for an unknown age is a guess only where the hospital's protocol makes the dose depend
+on the age. Patterns are regexes matched case-insensitively; left out on purpose: a classifier
+model (intent errors here are cheap to see and to fix in the pack) and intents that depend on
+earlier turns (a follow-up inherits nothing: "and for apixaban?" is rewritten into a full
+question first, and its intent is read from that).
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def clarifying_question(missing: Sequence[SlotConfig], lang: str, *, pack: Pack 
     language = "zh" if lang == "zh" else "en"
     words = book(language)
     reasons = _reasons(missing, pack, intents, language)
-    needs = [_label(slot, language, keep_examples=len(missing) == 1) for slot in missing]
+    needs = [slot_label(slot, language, keep_examples=len(missing) == 1) for slot in missing]
     why = (words.CLARIFY_WHY.format(reasons=words.CLARIFY_REASONS_JOIN.join(reasons))
            if reasons else words.CLARIFY_WHY_UNKNOWN)
     return str(words.CLARIFY.format(why=why, needs=words.CLARIFY_NEEDS_JOIN.join(needs)))
@@ -70,8 +73,8 @@ def _reasons(missing: Sequence[SlotConfig], pack: Pack | None, intents: Collecti
     return [i.description_for(language) for i in chosen]
 
 
-def _label(slot: SlotConfig, language: str, *, keep_examples: bool) -> str:
-    """The slot as the question names it: "the patient age in years", "患者年龄（岁）"."""
+def slot_label(slot: SlotConfig, language: str, *, keep_examples: bool = False) -> str:
+    """The slot as a sentence names it: "the patient age in years", "患者年龄（岁）"."""
     text = slot.description_for(language)
     if not keep_examples:
         text = EXAMPLES.split(text, maxsplit=1)[0]

@@ -2,26 +2,54 @@
 
 Per turn: slots are updated from the message (pack patterns first; the model only for a
 value the last clarifying question asked for and the patterns missed, and only if it occurs
-literally in the message), the message is rewritten into a standalone retrieval query,
-required slots for the detected intent are checked (ask, don't guess), then the answerer
-retrieves, decides answer/refuse, generates or extracts, and verifies citations. Thanks,
-greetings and goodbyes get a polite reply and no search (``smalltalk``); such a turn keeps the
-previous query as the topic a later follow-up builds on. The turn, the state snapshot and an
-audit row are stored together.
+literally in the message), the message is rewritten into a standalone retrieval query, and the
+query is searched. Then, in order:
+
+1. **Scope** (``scope``): passages whose document or text holds for another population,
+   period or jurisdiction than the one the turn names (the message, the rewritten query, or
+   the pack's scope slots: "and for children?" after the adult sepsis bundle) are removed; if
+   that removes the evidence, the turn refuses saying what the documents cover.
+2. **Clarify** (``intents``, ``conditions``): a slot the question's intent requires that has
+   no value is asked for only when the passages found state different conditions on it;
+   with one condition the answer is given and the condition said after it.
+3. **Answer**: the answerer decides answer/refuse on the kept passages, generates or
+   extracts, and verifies citations.
+
+Thanks, greetings and goodbyes get a polite reply and no search (``smalltalk``); such a turn
+keeps the previous query as the topic a later follow-up builds on. The turn, the state
+snapshot and an audit row are stored together.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
+from app.dialog import conditions
 from app.dialog.answerer import Answerer, TokenFn, question_language
-from app.dialog.intents import clarifying_question, detect_intents, missing_required
+from app.dialog.intents import (
+    clarifying_question,
+    detect_intents,
+    missing_required,
+    slot_label,
+)
+from app.dialog.phrases import book
 from app.dialog.rewrite import Rewrite, rewrite_query, slot_filters
+from app.dialog.scope import (
+    Documents,
+    ScopeOutcome,
+    apply_scopes,
+    covering_clauses,
+    lost_evidence,
+    refusal,
+)
+from app.dialog.scope import reason as scope_reason
 from app.dialog.sessions import SessionNotFound, SessionStore
 from app.dialog.slots import ModelFallback, SlotUpdate, update_slots
 from app.dialog.smalltalk import record_small_talk, small_talk_reply
 from app.dialog.state import DialogState, Turn
 from app.dialog.types import Answer
+from domains.pack import SlotConfig
 from verirag.errors import VeriragError
 
 MAX_QUESTION_CHARS = 4000
@@ -90,20 +118,33 @@ class DialogManager:
         rewrite = rewrite_query(question, state, self.pack, update=change)
         intents = detect_intents(rewrite.query, self.pack)
         missing = missing_required(state, intents, self.pack)
-        if missing:
+        t0 = time.perf_counter()
+        found = self.answerer.search(question, query=rewrite.query, lang=lang,
+                                     filters=replace(slot_filters(state, self.pack),
+                                                     clearance=self.clearance))
+        documents = Documents.for_pack(self.answerer.retriever.kb.repo.document_chunks,
+                                       self.pack)
+        scoped = apply_scopes(found, self.pack, [question, rewrite.query], state, documents)
+        retrieval_s = time.perf_counter() - t0
+        if scoped.asked:
+            rewrite = replace(rewrite, reason=f"{rewrite.reason}; {scope_reason(scoped)}")
+        lost = lost_evidence(found, scoped, self.pack.retrieval, lang)
+        ask, notes = ([], {}) if lost else self._dependence(missing, scoped, documents,
+                                                              rewrite.query, lang)
+        if ask:
             answer = Answer(question=question, query=rewrite.query, decision="clarify",
-                            text=clarifying_question(missing, lang, pack=self.pack,
+                            text=clarifying_question(ask, lang, pack=self.pack,
                                                      intents=intents),
                             mode="clarify")
-            awaiting = [slot.name for slot in missing]
+            awaiting = [slot.name for slot in ask]
         else:
             generate = self.pack.generation.mode == "generate"
             history = state.history_messages(HISTORY_TURNS, HISTORY_CHARS) if generate else []
-            answer = self.answerer.answer(question, query=rewrite.query, history=history,
-                                          filters=replace(slot_filters(state, self.pack),
-                                                          clearance=self.clearance),
-                                          on_token=on_token, adapter=adapter,
-                                          details=self._details(state), lang=lang)
+            answer = self.answerer.answer_from(scoped.found, question, query=rewrite.query,
+                                               history=history, on_token=on_token,
+                                               adapter=adapter, details=self._details(state),
+                                               lang=lang, retrieval_s=retrieval_s)
+            self._explain(answer, scoped, lost, notes, lang, on_token)
             awaiting = []
         state.add_turn(Turn(state.next_index, question, rewrite.query, answer.decision,
                             answer.text, [p.chunk_id for _, p in answer.cited_passages()]))
@@ -113,6 +154,58 @@ class DialogManager:
         turn_id = self.store.record_turn(session_id, state, answer, rewrite, model=model,
                                          adapter=used_adapter, actor=self.user or "")
         return TurnResult(session_id, turn_id, answer, rewrite, change, state)
+
+    def _dependence(self, missing: list[SlotConfig], scoped: ScopeOutcome,
+                    documents: Documents, query: str, lang: str,
+                    ) -> tuple[list[SlotConfig], dict[str, conditions.Condition]]:
+        """Which missing slots to ask for, and the one condition each other one holds under.
+
+        Read from the sentences of the passages an answer would rest on, less those about
+        another entity than the query's (another drug's age rule), and from their documents'
+        scope statements (an adult protocol's "adults" is a condition its dose holds under).
+        A slot whose conditions the pack gives no way to see is asked for, as before.
+        """
+        if not missing:
+            return [], {}
+        passages = conditions.relevant_passages(scoped.found, self.pack.retrieval, lang)
+        entities = conditions.entity_values(query, self.pack)
+        near = documents.neighbours(passages)
+        texts = [unit for path, text in [*((p.heading_path, p.text) for p in passages),
+                                         *((c.heading_path, c.text) for c in near)]
+                 for unit in conditions.sentences("\n".join([*path, text]))
+                 if not conditions.about_another(unit, entities, self.pack)]
+        units = documents.units(p.doc_id for p in passages)
+        texts += covering_clauses([unit for doc in units.values() for unit in doc])
+        wanted = [v for a in scoped.asked for v in a.values]
+        return conditions.dependence(missing, texts, self.pack, wanted)
+
+    def _explain(self, answer: Answer, scoped: ScopeOutcome, lost: bool,
+                 notes: dict[str, conditions.Condition], lang: str,
+                 on_token: TokenFn | None) -> None:
+        """Say what the documents cover when scope left nothing to answer from, and the
+        condition an answer holds under when the question did not give it (streamed after
+        the answer, so what was printed is the whole answer)."""
+        if scoped.removed:
+            answer.evidence["scope_removed"] = float(len(scoped.removed))
+        if answer.decision == "refuse" and lost and "blocked_term" not in answer.evidence:
+            answer.text = refusal(scoped, lang)
+            return
+        if answer.decision != "answer":
+            return
+        slots = {s.name: s for s in self.pack.slots}
+        said = []
+        for name, condition in notes.items():
+            slot = slots[name]
+            if conditions.states(answer.text, condition, slot, self.pack):
+                continue
+            said.append(book(lang).CONDITION_NOTE.format(
+                condition=conditions.describe(condition, slot, self.pack, lang),
+                slot=slot_label(slot, lang)))
+        if said:
+            added = "".join(f"\n\n{note}" for note in said)
+            answer.text += added
+            if on_token:
+                on_token(added)
 
     def _small_talk(self, session_id: str, state: DialogState, question: str,
                     reply: str) -> TurnResult:

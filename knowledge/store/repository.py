@@ -137,6 +137,19 @@ class KnowledgeRepository:
             return _sources(s, _source_select().where(*self._ready())
                             .order_by(DocumentRow.id, ChunkRow.ordinal))
 
+    def document_chunks(self, doc_ids: Sequence[int]) -> dict[int, list[ChunkSource]]:
+        """The chunks of these ready documents in document order, by document id: where the
+        dialog reads a document's own statement of what it covers (its scope section)."""
+        out: dict[int, list[ChunkSource]] = {}
+        with self.sessions() as s:
+            rows = s.execute(_source_select().add_columns(ChunkRow.doc_id)
+                             .where(ChunkRow.doc_id.in_(list(doc_ids)), *self._ready())
+                             .order_by(ChunkRow.doc_id, ChunkRow.ordinal))
+            for cid, name, text, path, page, doc_id in rows:
+                out.setdefault(doc_id, []).append(
+                    ChunkSource(cid, name, text, tuple(path or ()), page))
+        return out
+
     def ready_passages(self, ids: Sequence[int]) -> list[tuple[Passage, list[str]]]:
         """Chunks of ready documents as unscored passages, each with its document's labels.
 

@@ -91,3 +91,29 @@ CLARIFY_NEEDS_JOIN = "; "
 # A slot named by its description reads "the patient age in years" unless it has an article.
 ARTICLE = r"(?:the|a|an|your|their)\b"
 DEFINITE_ARTICLE = "the "
+
+# --- scope and conditions (``scope``, ``conditions``) ----------------------------------------
+
+# A heading whose section says what a document covers ("1. Purpose and scope").
+SCOPE_HEADING = r"\b(?:scope|applicability|who (?:this|it) applies to|applies to)\b"
+# A sentence or table row that says what a document covers ("| Applies to | Adults ... |").
+SCOPE_CUE = (r"\b(?:appl(?:y|ies|icable) to|scope|intended for|for use (?:in|with|by)"
+             r"|this (?:guideline|policy|protocol|procedure|document) (?:covers|is for))\b")
+# A clause of such a sentence that leaves a group out: "(excluding maternity)", "paediatric
+# discharges follow their own policies". Not a bare "do not": "do not use in children" names
+# children, and a passage saying so is about them.
+SCOPE_EXCLUSION = (r"\b(?:exclud(?:es?|ing)|except(?:ing)?|other than"
+                   r"|not (?:covered|applicable|intended|suitable)|(?:does|do) not (?:apply|cover)"
+                   r"|follows? (?:its|their) own|separate (?:policy|guideline|protocol|pathway"
+                   r"|procedure))\b")
+SCOPE_REFUSAL = "The documents found cover {covered} only; they do not say for {asked}."
+SCOPE_REFUSAL_EXCLUDED = ("The documents found exclude {asked}; they do not say what applies to "
+                          "{asked}.")
+SCOPE_JOIN = ", "
+SCOPE_LAST_JOIN = " and "
+# Shown with the rewritten query (CLI --verbose, the UI detail panel).
+SCOPE_REASON = "scope: {description} = {values}"
+SCOPE_REMOVED = "{n} passage(s) out of scope left out"
+# After an answer that holds under one condition on a detail the question did not give.
+CONDITION_NOTE = ("This is what the documents give for {condition}; they give no different "
+                  "value depending on {slot}.")

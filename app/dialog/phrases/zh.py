@@ -65,3 +65,15 @@ CLARIFY_NEEDS_JOIN = "；"
 # Chinese names a detail without an article.
 ARTICLE = ""
 DEFINITE_ARTICLE = ""
+
+# --- scope and conditions (``scope``, ``conditions``) ----------------------------------------
+
+SCOPE_HEADING = r"适用范围|适用对象|范围"
+SCOPE_CUE = r"适用于|适用范围|适用对象|本(?:制度|规定|办法|规范|指南|指引|流程)用于"
+# "另按《儿科住院患者跌倒预防规范》执行": a group sent to another document is left out.
+SCOPE_EXCLUSION = r"除外|不包括|不适用|另按|另行|另有规定|参照[^。；]{0,30}执行"
+SCOPE_REFUSAL = "检索到的文件只适用于{covered}，没有关于{asked}的规定。"
+SCOPE_REFUSAL_EXCLUDED = "检索到的文件不适用于{asked}，没有关于{asked}的规定。"
+SCOPE_JOIN = "、"
+SCOPE_LAST_JOIN = "和"
+CONDITION_NOTE = "以上是文件针对{condition}的规定；文件未按{slot}给出其他数值。"
