@@ -9,12 +9,13 @@ its bigram "崔某" is in no passage that does not name that person. Lead-ins th
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
 from app.dialog.quantities import is_unit_word, quantities
 from knowledge.text.cjk import CJK_CHARS, han_count, has_han
-from knowledge.text.tokenize import key_terms, stem
+from knowledge.text.tokenize import cjk_word_bounds, key_terms, stem
 
 MARKER = re.compile(r"\s*\[(\d{1,3}(?:\s*[,，]\s*\d{1,3})*)\]")
 _LEAD = re.compile(
@@ -107,6 +108,19 @@ def terms(text: str) -> list[str]:
             continue
         out.append(term if has_han(term) else stem(term))
     for run in HAN_RUN.findall(fold(text)):
-        out.extend(run[i : i + 2] for i in range(len(run) - 1)
-                   if not is_unit_word(run[i : i + 2]))
+        out.extend(_bigrams(run))
     return list(dict.fromkeys(out))
+
+
+def _bigrams(run: str) -> list[str]:
+    """The run's character bigrams inside a jieba word, or joining a one-character word to
+    its neighbour ("崔|某某" -> "崔某"); not those joining two longer words ("监护室|补钾"),
+    which an answer may put side by side although its passage does not."""
+    bounds = sorted(cjk_word_bounds(run) | {0, len(run)})
+    single = {a for a, b in itertools.pairwise(bounds) if b - a == 1}
+    out = []
+    for i in range(len(run) - 1):
+        across = i + 1 in bounds
+        if (not across or i in single or i + 1 in single) and not is_unit_word(run[i : i + 2]):
+            out.append(run[i : i + 2])
+    return out

@@ -222,7 +222,9 @@ def _bound_elsewhere(claim: _Claim, unit: _Unit) -> bool:
     """A claim word or year that the unit ties only to numbers the claim does not state.
 
     Clauses are cut at ; , and "and/while/whereas" (table cells at "; "). Text before the
-    unit's first amount is the shared subject ("Potassium may be given at up to ...").
+    unit's first amount is the shared subject ("Potassium may be given at up to ..."), and so
+    is an earlier clause's wording when the claim names its own clause's qualifier; a year
+    is never shared.
     """
     amounts = [q for q in claim.quantities if q.is_measure]
     if not amounts:
@@ -239,7 +241,13 @@ def _bound_elsewhere(claim: _Claim, unit: _Unit) -> bool:
     first_seg = _segment_of(unit, first)
     if any(_qualifier_first(unit, seg) for seg in owned if seg != first_seg):
         first = 0  # "on wards, 10 ...; in ICU, 40": the text before 10 is 10's, not shared
-    words = [*(t for t in claim.terms if t not in _BOUND_WORDS),
+    content = [t for t in claim.words if t not in _BOUND_WORDS]
+    mine = {seg for seg, own in owned.items() if own}
+    # A claim that names its own clause's qualifier ("in intensive care ... 40") may take its
+    # subject from an earlier clause; one that names none borrows the other clause's.
+    qualified = any((spots := _positions(t, unit)) and all(
+        _segment_of(unit, p) in mine for p in spots) for t in content)
+    words = [*(() if qualified else content),
              *(f"{int(q.raw)}" for q in claim.quantities if q.is_year)]
     for word in words:
         year = word.isdigit()

@@ -68,6 +68,7 @@ def test_wrong_claims_are_removed_with_their_reason(claim: str, passage: Passage
     ("Item: Net income; 2022: 1.1; 2023: 1.4", TABLE),
     ("Do not give apixaban to patients with mechanical heart valves [1].", VALVES),
     ("重症监护室不超过40 mmol/h。", ZH),
+    ("重症监护室补钾速度不超过40 mmol/h。", ZH),  # the subject from the first clause
     ("2023年本行净利润为1.2亿元。", ZH_MONEY),
 ])
 def test_claims_a_passage_states_are_kept(claim: str, passage: Passage) -> None:
