@@ -88,8 +88,12 @@ def test_whatever_the_model_writes_is_the_answer_but_a_runaway_is_cut() -> None:
     answerer, _, _ = _plain("I think it is 3 weeks.\nQuestion: And aspirin?\nHelpful Answer:")
     answer = answerer.answer("When is warfarin stopped?", [])
     assert (answer.decision, answer.text) == ("answer", "I think it is 3 weeks.")
-    refusal_words, _, _ = _plain("I don't know.")
-    assert refusal_words.answer("What is the parking fee?", []).decision == "answer", \
-        "no refusal detection: a plain RAG's 'I don't know' is still its answer"
+    for declined in ("I don't know.", "The context does not mention a parking fee.",
+                     "The answer is not provided in the passages."):
+        refusal_words, _, _ = _plain(declined)
+        assert refusal_words.answer("What is the parking fee?", []).decision == "refuse", \
+            "the prompt asks for 'I don't know': saying it is declining, not a wrong answer"
+    claimed, _, _ = _plain("The parking fee is not refundable and costs 4 pounds.")
+    assert claimed.answer("What is the parking fee?", []).decision == "answer"
     empty, _, _ = _plain("  \n")
     assert empty.answer("What is the parking fee?", []).decision == "refuse"
