@@ -41,3 +41,21 @@ def test_feedback_is_stored_with_the_turn_and_each_answer_is_audited(runtime: Ru
     assert row.detail["question"].startswith("What was Northbridge")
     with pytest.raises(VeriragError, match="feedback is -1"):
         runtime.sessions.feedback(result.turn_id, 5)
+
+
+def test_each_cited_sentence_keeps_the_passage_sentence_that_supports_it(
+        runtime: Runtime) -> None:
+    """The detail view shows what was checked against what, live and after a resume."""
+    from app.conversations import from_result, load_turns
+
+    dm = runtime.dialog("legal", with_generator=False)
+    sid = dm.start()
+    result = dm.turn(sid, "How long do confidentiality obligations survive under the mutual NDA?")
+    live = from_result(result)
+    assert live.citations and all(c.supports for c in live.citations)
+    for citation in live.citations:
+        for sentence, evidence in citation.supports:
+            assert sentence in live.answer.replace(f" [{citation.n}]", "")
+            assert " ".join(evidence.split()) in " ".join(citation.text.split())
+    (resumed,) = load_turns(runtime.sessions, runtime.engine, sid, dm.pack)
+    assert [c.supports for c in resumed.citations] == [c.supports for c in live.citations]
