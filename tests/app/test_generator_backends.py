@@ -287,13 +287,18 @@ def test_pack_answer_streams_from_the_server(server: FakeServer, runtime: Runtim
     """End to end: a pack's question reaches the server with its prompt and adapter."""
     base = runtime.resources.answerer("medical", with_generator=False)
     answerer = type(base)(base.pack, base.retriever, client(server), base.embedder)
-    streamed: list[str] = []
+    drafted: list[str] = []
+    shown: list[str] = []
     answer = answerer.answer("What is the target INR for a patient on warfarin?",
-                             on_token=streamed.append, adapter="medical")
+                             on_token=shown.append, on_draft=drafted.append, adapter="medical")
     body = server.last_body()
     assert body["model"] == "medical"
     assert body["messages"][0]["content"].startswith(base.pack.system_prompt.strip())
     assert "What is the target INR for a patient on warfarin?" in body["messages"][-1]["content"]
-    assert streamed[: len(PIECES)] == PIECES
+    assert drafted[: len(PIECES)] == PIECES  # the draft, piece by piece, for a detail view
     assert answer.raw_output == "".join(PIECES)
+    # 2.0-3.0 is the acceptable range, not the target: the draft sentence never reaches the
+    # reader, who sees only the checked answer that replaced it
+    assert "".join(shown).strip() == answer.text
+    assert "INR is 2.0-3.0" not in answer.text
     assert answer.timings.tokens == 7
