@@ -12,7 +12,8 @@ sentences of a passage, or the rows of a table passage — and one unit must car
   the question already used may also come from the document's name;
 - qualifiers bound to the right number: a word or year that the unit ties to a number the
   claim does not use ("general wards" next to 10, not 40; "2022" over another column) fails;
-- negation: the part of the unit that holds the claim's words is negated iff the claim is.
+- negation, word by word: what the claim negates the unit negates, and a negation in the
+  clauses holding the claim's words is kept by the claim.
 
 Never kept, whatever the passages say: fragments ("4. **Monitoring of", "APPROVED."), Markdown
 residue is stripped first, questions and echoes of the user's question, and repeats of a

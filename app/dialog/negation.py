@@ -27,7 +27,7 @@ _NOT_NEGATING = re.compile(
     r"并非常|不超过|不低于|不少于|不高于|不大于|不小于|不迟于|不早于|无误|非法",
     re.IGNORECASE)
 _EN_SCOPE = 3
-_FILLER = frozenset(("be", "been", "is", "are", "was", "were", "to", "the", "a", "an", "be",
+_FILLER = frozenset(("be", "been", "is", "are", "was", "were", "to", "the", "a", "an",
                      "being", "have", "has", "had", "do", "does", "did", "at", "all", "yet",
                      "also", "always", "usually", "in", "of", "for", "with", "any"))
 _WORD = re.compile(f"[^\\W_{CJK_CHARS}]+|[{CJK_CHARS}]")
@@ -52,11 +52,6 @@ def negations(text: str) -> list[tuple[str, ...]]:
         run = han.group() if han else ""
         out.append(tuple(run[i: i + 2] for i in range(len(run) - 1)) or ((run,) if run else ()))
     return out
-
-
-def negated(text: str) -> bool:
-    """Whether ``text`` holds a negation at all."""
-    return bool(negations(text))
 
 
 def negated_words(text: str) -> frozenset[str]:
