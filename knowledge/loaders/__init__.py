@@ -2,7 +2,8 @@
 
 One loader per format (``pdf``, ``docx``, ``html``, ``markdown``, ``text``, ``tabular``), chosen
 by a :class:`~knowledge.loaders.registry.Registry` from the file's content rather than its
-extension. Every refusal is a :class:`~verirag.errors.DocumentRejected` whose ``reason`` is one
+extension; PDF pages without a text layer are read with OCR (``ocr``) unless the caller says not
+to. Every refusal is a :class:`~verirag.errors.DocumentRejected` whose ``reason`` is one
 line a user can act on; nothing else escapes for a bad file.
 
 To add a format, write a class that meets :class:`~knowledge.loaders.base.Loader` in its own
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from knowledge.loaders.base import Loader
+from knowledge.loaders.base import Loader, LoadOptions
 from knowledge.loaders.docx import DocxLoader
 from knowledge.loaders.html import HtmlLoader
 from knowledge.loaders.markdown import MarkdownLoader
@@ -39,13 +40,17 @@ DEFAULT_REGISTRY = Registry(
 )
 
 
-def load_document(path: Path, *, max_bytes: int, name: str | None = None) -> ParsedDocument:
+def load_document(path: Path, *, max_bytes: int, name: str | None = None,
+                  ocr: bool = True) -> ParsedDocument:
     """Parse ``path`` (shown to users as ``name``, default its file name) into blocks.
 
-    Raises :class:`~verirag.errors.DocumentRejected` for empty, oversized, unsupported,
-    mislabelled, encrypted, corrupt or text-less files; the size check runs before any read.
+    ``ocr`` (the ``ocr`` setting) reads PDF pages that have no text layer with OCR; off, a PDF
+    with no text layer at all is rejected and says how to turn it on. Raises
+    :class:`~verirag.errors.DocumentRejected` for empty, oversized, unsupported, mislabelled,
+    encrypted, corrupt or text-less files; the size check runs before any read.
     """
-    return DEFAULT_REGISTRY.load(Path(path), max_bytes=max_bytes, name=name)
+    options = LoadOptions(ocr=ocr)
+    return DEFAULT_REGISTRY.load(Path(path), max_bytes=max_bytes, name=name, options=options)
 
 
 def supported_suffixes() -> list[str]:

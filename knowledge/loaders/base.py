@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -40,6 +41,24 @@ class Loader(Protocol):
     def sniff(self, head: bytes, suffix: str) -> bool: ...
 
     def load(self, path: Path, name: str) -> ParsedDocument: ...
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Choices the caller makes for a whole load, passed through the registry to the loader.
+
+    They are the caller's (settings), not the loader's: one registry serves a process where OCR
+    is on and a test, or a deployment, where it is off.
+    """
+
+    ocr: bool = True  # read pages that have no text layer (scans) with OCR
+
+
+@runtime_checkable
+class OptionsLoader(Loader, Protocol):
+    """A loader whose work depends on :class:`LoadOptions` (the PDF loader: OCR of scans)."""
+
+    def load_with(self, path: Path, name: str, options: LoadOptions) -> ParsedDocument: ...
 
 
 def library_message(exc: BaseException, path: Path, name: str) -> str:

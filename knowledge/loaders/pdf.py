@@ -5,12 +5,15 @@ sentence well short of the page's widest line closes its paragraph), drop runnin
 footers and page numbers that repeat on most pages (they would otherwise be indexed once per
 page and pollute every heading path), and guess headings from numbering and capitalisation.
 Tables are found in pypdf's layout text (``pdf_tables``) and kept as rows; a page with a
-table is read from the layout text throughout, any other page from the plain text. What this
-leaves out: tables the layout text does not show as columns, and scanned pages (no OCR).
+table is read from the layout text throughout, any other page from the plain text. A page
+with no text layer (a scan) is read with OCR when ``LoadOptions.ocr`` is on (``ocr.py``): its
+recognised paragraphs then go through the same heading, list and running-line rules. What this
+leaves out: tables the layout text does not show as columns, and tables on scanned pages.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import zlib
 from collections import Counter
@@ -20,6 +23,7 @@ from pypdf import PageObject, PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
 from knowledge.loaders.base import (
+    LoadOptions,
     clean_rows,
     display_width,
     join_wrapped,
@@ -36,6 +40,7 @@ from knowledge.loaders.headings import (
     guess_heading,
     is_numbered,
 )
+from knowledge.loaders.ocr import OcrUnavailable, ScanReader
 from knowledge.loaders.pdf_tables import PageTable, find_tables
 from knowledge.text.cjk import CJK_TEXT_CHARS
 from knowledge.types import Block, BlockKind, ParsedDocument
@@ -60,20 +65,38 @@ Draft = tuple[BlockKind, str, int, Guess | None, tuple[tuple[str, ...], ...] | N
 # Library failures on malformed files: pypdf raises its own errors, but a broken object graph
 # also surfaces as the builtins below (it indexes dicts and arrays straight from the file).
 _PDF_ERRORS = (PyPdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, zlib.error)
+OCR_OFF = ("no extractable text (scanned? OCR is off: set ocr = true in $VERIRAG_HOME/config.toml "
+           "or VERIRAG_OCR=true)")
+log = logging.getLogger(__name__)
 
 
 class PdfLoader:
+    """PDF text per page; pages without a text layer go to ``scans`` (OCR) when options allow.
+
+    ``scans`` loads its OCR engine on the first scanned page and keeps it, so one loader (the
+    one in the default registry) loads the models once per process, and never if no scan comes.
+    """
+
     mime = "application/pdf"
     label = "PDF"
     suffixes = (".pdf",)
+
+    def __init__(self, scans: ScanReader | None = None) -> None:
+        self.scans = scans if scans is not None else ScanReader()
 
     def sniff(self, head: bytes, suffix: str) -> bool:
         return b"%PDF-" in head[:1024]
 
     def load(self, path: Path, name: str) -> ParsedDocument:
+        return self.load_with(path, name, LoadOptions())
+
+    def load_with(self, path: Path, name: str, options: LoadOptions) -> ParsedDocument:
         pages, metadata = _read_pages(path, name)
+        blank = [i for i, lines in enumerate(pages) if not any(lines)]
+        if blank and options.ocr:
+            pages = self._ocr(path, name, pages, blank, metadata)
         if not any(line for page in pages for line in page):
-            raise DocumentRejected(name, "no extractable text (scanned? OCR is not enabled)")
+            raise DocumentRejected(name, OCR_OFF)
         pages = _drop_running_lines(pages)
         empty = [str(n) for n, lines in enumerate(pages, start=1) if not any(lines)]
         if empty:
@@ -88,6 +111,37 @@ class PdfLoader:
             for kind, text, page, guess, rows in drafts
         ]
         return ParsedDocument(name=name, mime=self.mime, blocks=blocks, metadata=metadata)
+
+    def _ocr(self, path: Path, name: str, pages: list[list[Line]], blank: list[int],
+             metadata: dict[str, str]) -> list[list[Line]]:
+        """``pages`` with the text OCR finds on the ``blank`` ones, paragraphs apart.
+
+        A typed PDF with a blank page or two must still load where the OCR engine cannot, so
+        an unavailable engine rejects only a file that has no text without it.
+        """
+        whole_scan = len(blank) == len(pages)
+        try:
+            found = self.scans.read(path, name, blank)
+        except OcrUnavailable as exc:
+            if whole_scan:
+                raise DocumentRejected(
+                    name, f"no extractable text (scanned? OCR is on but cannot run: {exc})"
+                ) from exc
+            log.warning("%s: pages %s not read: %s", name, _numbers(blank), exc)
+            return pages
+        metadata["ocr_pages"] = _numbers(blank)
+        out = list(pages)
+        for index, paragraphs in found.items():
+            out[index] = [line for p in paragraphs for line in [*p, ""]][:-1]
+        if whole_scan and not any(line for page in out for line in page):
+            count = f"{len(blank)} scanned page{'s' if len(blank) > 1 else ''}"
+            raise DocumentRejected(name, f"no text found: OCR read nothing on its {count} "
+                                         "(blank, or the scan is too faint or small to read)")
+        return out
+
+
+def _numbers(indexes: list[int]) -> str:
+    return ",".join(str(i + 1) for i in indexes)
 
 
 def _read_pages(path: Path, name: str) -> tuple[list[list[Line]], dict[str, str]]:

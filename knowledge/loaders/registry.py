@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from knowledge.loaders.base import Loader, human_size
+from knowledge.loaders.base import Loader, LoadOptions, OptionsLoader, human_size
 from knowledge.loaders.decoding import looks_binary
 from knowledge.loaders.zipguard import ZIP_MAGIC, check_zip, zip_listing
 from knowledge.types import ParsedDocument
@@ -50,7 +50,9 @@ class Registry:
     def suffixes(self) -> list[str]:
         return sorted({s for loader in self._loaders for s in loader.suffixes})
 
-    def load(self, path: Path, *, max_bytes: int, name: str | None = None) -> ParsedDocument:
+    def load(self, path: Path, *, max_bytes: int, name: str | None = None,
+             options: LoadOptions | None = None) -> ParsedDocument:
+        """Guard, choose and parse; ``options`` (default: OCR on) reach an ``OptionsLoader``."""
         name = name or path.name
         size = path.stat().st_size
         if size == 0:
@@ -62,7 +64,10 @@ class Registry:
         suffix = (Path(name).suffix or path.suffix).lower()
         loader = self.choose(path, name, suffix)
         try:
-            document = loader.load(path, name)
+            if isinstance(loader, OptionsLoader):
+                document = loader.load_with(path, name, options or LoadOptions())
+            else:
+                document = loader.load(path, name)
         except RecursionError as exc:  # a parser library followed hostile nesting too far
             raise DocumentRejected(name, "its structure is nested too deeply to read; save it "
                                          "again from the program that made it") from exc

@@ -128,8 +128,13 @@ def test_encrypted_pdf_asks_for_the_password_to_be_removed(encrypted_pdf: Path) 
     assert rejection(encrypted_pdf) == "encrypted PDF: remove the password and upload again"
 
 
-def test_pdf_without_text_says_ocr_is_not_enabled(blank_pdf: Path) -> None:
-    assert rejection(blank_pdf) == "no extractable text (scanned? OCR is not enabled)"
+def test_pdf_without_text_says_how_to_turn_ocr_on(blank_pdf: Path) -> None:
+    with pytest.raises(DocumentRejected) as caught:  # OCR on: tests/knowledge/test_ocr.py
+        load_document(blank_pdf, max_bytes=LIMIT, ocr=False)
+    assert caught.value.reason == (
+        "no extractable text (scanned? OCR is off: set ocr = true in $VERIRAG_HOME/config.toml "
+        "or VERIRAG_OCR=true)"
+    )
 
 
 @pytest.mark.parametrize(
