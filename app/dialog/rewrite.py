@@ -3,12 +3,19 @@
 Retrieval sees one string, so "and in 2023?" must become "What was Northbridge's profit before
 tax in 2023?" before it is searched. The rules, in order:
 
-1. Not a follow-up (no pronoun, no elliptical opener, not very short, not the answer to a
-   clarifying question): the question is used as asked. A self-contained question names its
-   own topic; adding the previous turn's slot values would pull BM25 towards the old topic and
-   lower the key-term coverage the answerer requires (a new "single-name concentration limit"
-   question carrying "profit before tax 2022" fetches the annual report). The manager may opt
-   in with ``carry_recent_turns``: expand-slot values stated that many turns back are added.
+1. Not a follow-up: the question is used as asked. ``app.dialog.reference`` decides, from
+   linguistic cues only, whether a message refers back (an opener such as "and" / "what
+   about" / "那", a final 呢, a pronoun, an elliptical fragment such as "for children?" or
+   "any awards?", the answer to a clarifying question) or names its own topic (a new noun
+   phrase such as "Value" or "Gifting", "What are ETFs?", a pronoun resolved inside a question
+   that names the conversation's topic itself). A self-contained question names its own
+   topic; adding the previous turn's words would pull BM25 towards the old topic (a new
+   "single-name concentration limit" question carrying "profit before tax 2022" fetches the
+   annual report; "Value" carrying "renting buying more convenient" fetches renting
+   passages). A short one keeps the conversation's entity (a slot with ``entity = true``):
+   "side effects?" after "is metformin first-line?" searches "side effects metformin". The
+   manager may opt in with ``carry_recent_turns``: expand-slot values stated that many turns
+   back are added to a longer standalone question.
 2. A follow-up that brings nothing but slot values ("and in 2023?", "那2022年呢？", "and for
    rivaroxaban?", the "82" answering "How old is the patient?"): the previous standalone query
    with each old value swapped for the new one; a value with no old one to replace is added.
@@ -16,15 +23,17 @@ tax in 2023?" before it is searched. The rules, in order:
    ``entity_nouns`` ("the drug"), is replaced by the most recent entity value (a slot with
    ``entity = true``) that the previous query mentioned; then the previous turn's topic is
    added: its expand-slot values and the key terms of its standalone query (never of its
-   answer, nor its exclamations and filler words) that the question lacks. When the previous
-   turn was itself a follow-up only what it had carried counts as topic, not its own aspect, so
-   a chain of follow-ups does not snowball; ``MAX_CARRIED_TERMS`` is a safety cap.
+   answer, nor its exclamations, filler words and general verbs such as "happens") that the
+   question lacks. When the previous turn was itself a follow-up only what it had carried
+   counts as topic, not its own aspect, so a chain of follow-ups does not snowball;
+   ``MAX_CARRIED_TERMS`` is a safety cap.
 
 Pure functions of (question, state, pack): call them after the turn's slots were updated and
 before the turn is appended. The openers, pronouns and filler words are in the phrasebooks
-(``app.dialog.phrases``). Left out on purpose: a model-based rewriter (slow, and a small
-model rewrites confidently wrong) and coreference across more than one turn back (the previous
-standalone query already carries older context forward).
+(``app.dialog.phrases``), the words of an elliptical fragment in ``app.dialog.reference``.
+Each ``Rewrite.reason`` names the cue it acted on. Left out on purpose: a model-based
+rewriter (slow, and a small model rewrites confidently wrong) and coreference across more than
+one turn back (the previous standalone query already carries older context forward).
 """
 
 from __future__ import annotations
@@ -32,9 +41,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.dialog.phrases import References, en, references, zh
+from app.dialog.reference import NON_TOPIC_WORDS, Cue, read_cue
 from app.dialog.slots import (
     SlotUpdate,
     is_correction,
@@ -45,14 +55,10 @@ from app.dialog.slots import (
 from app.dialog.state import DialogState, SlotValue, Turn
 from domains.pack import Pack, SlotConfig
 from knowledge.retrieval import Filters
-from knowledge.text.cjk import han_count, has_han
+from knowledge.text.cjk import has_han
 from knowledge.text.tokenize import key_terms
 
 MAX_CARRIED_TERMS = 12
-SHORT_TERMS = 2
-STRONG_PRONOUN_MAX_TERMS = 8
-WEAK_PRONOUN_MAX_TERMS = 5
-ZH_TAIL_MAX_TERMS = 3
 ENTITY_TOPIC_MAX_TERMS = 2
 _FLAGS = re.IGNORECASE
 _EN_OPENER = re.compile(en.FOLLOW_UP_OPENER, _FLAGS)
@@ -61,7 +67,6 @@ _ZH_TAIL = re.compile(zh.FOLLOW_UP_TAIL)
 _FILLER = en.FILLER_WORDS | zh.FILLER_WORDS
 # An exclamation reacts to the last answer ("Of course I knew it!", "Great!"); it names no topic.
 _EXCLAMATION = re.compile(r"[^.!?。！？]*[!！]+")
-_LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
 _END_PUNCT = " \t?？。.!！"
 
 
@@ -102,12 +107,14 @@ def rewrite_query(question: str, state: DialogState, pack: Pack, *,
     if (correction or cleared) and not aspect:
         cue = "correction" if correction else f"forget {', '.join(cleared)}"
         return _swap_values(rest, last, pack, new, old, cleared, cue)
-    cue = _cue(rest, last, aspect, pack)
+    cue = read_cue(rest, last, aspect, pack, state.turns)
     if cue is None:
         return _standalone(rest, state, pack, carry_recent_turns)
+    if not cue.refers_back:
+        return _own_topic(rest, last, state, pack, cue, carry_recent_turns)
     if not aspect:
-        return _swap_values(rest, last, pack, new, old, cleared, cue)
-    return _carry_topic(rest, last, state, pack, new, old, cue)
+        return _swap_values(rest, last, pack, new, old, cleared, cue.label)
+    return _carry_topic(rest, last, state, pack, new, old, cue.label)
 
 
 def follow_up_cue(question: str, state: DialogState, pack: Pack) -> str | None:
@@ -117,46 +124,27 @@ def follow_up_cue(question: str, state: DialogState, pack: Pack) -> str | None:
         return None
     text = " ".join(question.split())
     new = {n: v for n, v in state.slots.items() if v.turn == state.next_index}
-    return _cue(text, last, _aspect_terms(text, pack, new), pack)
+    cue = read_cue(text, last, _aspect_terms(text, pack, new), pack, state.turns)
+    return cue.label if cue is not None and cue.refers_back else None
 
 
 def slot_filters(state: DialogState, pack: Pack) -> Filters:
-    """Retrieval filters from slots with ``use = "filter"``: each value becomes a document tag.
+    """Retrieval filters and preferences from the slots the pack wires to the search.
 
-    ``Filters.tags`` keeps documents carrying *any* of the tags, so two filter slots widen
-    rather than narrow; values are compared exactly as normalised (the pack's spelling for
-    enumerations), so tag documents with those spellings. No bundled pack uses this yet.
+    ``use = "filter"``: each value becomes a document tag; ``Filters.tags`` keeps documents
+    carrying *any* of the tags, so two filter slots widen rather than narrow; values are
+    compared exactly as normalised (the pack's spelling for enumerations), so tag documents
+    with those spellings. ``use = "boost"``: documents whose title or file name names the value
+    rank first (``Filters.prefer``; never a restriction).
     """
-    tags = {part for slot in pack.slots if slot.use == "filter" and slot.name in state.slots
-            for part in state.slots[slot.name].value.split(", ") if part}
-    return Filters(tags=frozenset(tags))
+    def values(use: str) -> frozenset[str]:
+        return frozenset(part for slot in pack.slots if slot.use == use and slot.name in state.slots
+                         for part in state.slots[slot.name].value.split(", ") if part)
+
+    return Filters(tags=values("filter"), prefer=values("boost"))
 
 
 # --- the rules ------------------------------------------------------------------------------
-
-
-def _cue(text: str, last: Turn, aspect: list[str], pack: Pack) -> str | None:
-    if last.decision == "clarify" and not aspect:
-        return "answer to the clarifying question"
-    opener = _EN_OPENER.match(text) or _ZH_OPENER.match(text)
-    if opener and opener.group().strip(" \t,，"):
-        return f"opener {opener.group().strip(' ,，?？').lower()!r}"
-    terms = key_terms(text)
-    if _ZH_TAIL.search(text) and len(terms) <= ZH_TAIL_MAX_TERMS:
-        # Only short: "…完成首次跌倒风险评估呢？" is a whole question that merely ends in 呢.
-        return "ends with '呢'"
-    # A long question that says "its" or "该" usually refers inside itself; a short one back.
-    refs = _references(pack)
-    pronoun = None
-    if len(terms) <= STRONG_PRONOUN_MAX_TERMS:
-        pronoun = refs.en_strong.search(text) or refs.zh_strong.search(text)
-    if pronoun is None and len(terms) <= WEAK_PRONOUN_MAX_TERMS:
-        pronoun = refs.en_weak.search(text)
-    if pronoun is not None:
-        return f"pronoun {pronoun.group().lower()!r}"
-    if len(terms) <= SHORT_TERMS and _is_short(text):
-        return "short question"
-    return None
 
 
 def _standalone(text: str, state: DialogState, pack: Pack, within: int) -> Rewrite:
@@ -171,6 +159,25 @@ def _standalone(text: str, state: DialogState, pack: Pack, within: int) -> Rewri
     query = f"{text.rstrip(_END_PUNCT)} {' '.join(v.value for _, v in added)}"
     return Rewrite(query, f"standalone question; added recent {_describe(added)}",
                    [s.name for s, _ in added])
+
+
+def _own_topic(text: str, last: Turn, state: DialogState, pack: Pack, cue: Cue,
+               within: int) -> Rewrite:
+    """A message that names its own topic: as asked, with the conversation's entity.
+
+    The entity (a slot with ``entity = true``: the drug, the company) is what the whole
+    conversation is about, not the previous question's aspect, so "side effects?" after "is
+    metformin first-line?" keeps metformin; without one the message is searched as typed.
+    """
+    entity = _entity(state, pack, last, text) if cue.keeps_entity else None
+    if entity is None:
+        plain = _standalone(text, state, pack, within)
+        return replace(plain, reason=plain.reason.replace(
+            "standalone question", f"standalone question ({cue.label})", 1))
+    slot, value = entity
+    query = f"{text.rstrip(_END_PUNCT)} {value.value}"
+    return Rewrite(query, f"standalone question ({cue.label}): added {_describe([entity])}",
+                   [slot.name], follow_up=True)
 
 
 def _swap_values(text: str, last: Turn, pack: Pack, new: dict[str, SlotValue],
@@ -238,7 +245,8 @@ def _carry_topic(text: str, last: Turn, state: DialogState, pack: Pack,
     stale |= {t for s in pack.slots if s.name in new
               for m in rule_matches(s, last.query) for t in key_terms(m.group(1))}
     terms = [t for t in _topic_terms(last) if t not in have and t not in stale
-             and t not in _FILLER and not _covered_cjk(t, have)][:MAX_CARRIED_TERMS]
+             and t not in _FILLER and t not in NON_TOPIC_WORDS
+             and not _covered_cjk(t, have)][:MAX_CARRIED_TERMS]
     if carried:
         notes.append(f"added {_describe(carried)}")
         used += [s.name for s, _ in carried]
@@ -335,10 +343,6 @@ def _strip_opener(text: str) -> str:
     stripped = _ZH_OPENER.sub("", stripped, count=1)
     stripped = _ZH_TAIL.sub("", stripped)
     return stripped.strip() or text
-
-
-def _is_short(text: str) -> bool:
-    return len(_LATIN_WORD.findall(text)) <= 4 and han_count(text) <= 8
 
 
 def _references(pack: Pack) -> References:

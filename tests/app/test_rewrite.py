@@ -92,6 +92,30 @@ FOLLOW_UPS = [
      ["保密协议", "仲裁机构", "争议"], ["呢"]),
     ("legal", ["保密协议范本约定的违约金是多少？"], "劳动合同呢？",
      ["劳动合同", "违约金"], ["保密协议"]),
+    # ellipsis: a short fragment with no topic of its own carries the previous one
+    ("medical", ["What is the sepsis bundle?"], "and for children?",
+     ["sepsis bundle", "children"], []),
+    ("medical", ["What is the sepsis bundle?"], "for children?", ["sepsis bundle", "children"],
+     []),
+    ("finance", ["What happens to Toby at the end of The Office?"], "any reason to end?",
+     ["any reason to end", "toby", "office"], ["happens"]),
+    ("finance", ["What is Northbridge Bank's single-name concentration limit?"],
+     "who approves exceptions?", ["who approves exceptions", "concentration limit"], []),
+    ("finance", ["How do I file a restraining order?"], "I am in Sacramento.",
+     ["Sacramento", "restraining order"], []),
+    ("medical", ["脓毒症集束化治疗包括哪些措施？"], "那儿童呢？", ["儿童", "脓毒症"], ["呢"]),
+    ("medical", ["脓毒症集束化治疗包括哪些措施？"], "由谁负责？", ["由谁负责", "脓毒症"], []),
+    # a pronoun carries the topic; a possessive ("its") always points outside the question,
+    # even when the question repeats a word of the turn before ("dose")
+    ("medical", ["Is metformin first-line for diabetes?"], "is it safe in pregnancy?",
+     ["metformin", "pregnancy"], [" it "]),
+    ("finance", ["Do common stocks and preferred stocks differ in voting rights?"],
+     "where to purchase those?", ["purchase", "common stocks", "preferred", "voting rights"],
+     []),
+    ("medical", ["What apixaban dose is used for atrial fibrillation?"],
+     "is its dose reduced in renal impairment?", ["apixaban dose", "renal impairment"],
+     ["its"]),
+    ("medical", ["化疗会影响生育吗？"], "这个会遗传吗？", ["遗传", "化疗", "生育"], []),
 ]
 
 
@@ -136,6 +160,65 @@ def test_a_standalone_question_is_used_as_asked(pack_name: str, history: list[st
     state, pack = _replay(pack_name, history)
     rewrite = _turn(state, pack, question)
     assert rewrite == Rewrite(question, "standalone question: used as asked")
+
+
+# (pack, earlier questions, a follow-up that names its own topic). Each was searched with the
+# previous question's words added ("Value" -> "Value more convenient renting buying"), which
+# outweighed the new topic: on the mtrag-mini conversations that lost to searching as typed.
+TOPIC_SWITCHES = [
+    ("finance", ["Which is more convenient: renting or buying?"], "Value",
+     "a new noun phrase 'Value'"),
+    ("finance", ["Which is more convenient: renting or buying?"], "Gifting",
+     "a new noun phrase 'Gifting'"),
+    ("finance", ["Should I only invest in mutual funds?"], "What are ETFs?",
+     "asks what 'ETFs' is"),
+    ("finance", ["When applying for a mortgage, can it also cover outstanding debts?"],
+     "Is refinancing the same as getting a mortgage?",
+     "pronoun 'the same' resolved in the question, which names 'mortgage'"),
+    ("finance", ["chemo and fertility, before puberty, still?"],
+     "Enough for a chemo and infertility, is this a hereditary?",
+     "pronoun 'this' resolved in the question, which names 'chemo'"),
+    ("finance", ["How should I total the points in a game?", "How to script a sprite?"],
+     "other games?", "comparison 'other' resolved in the question, which names 'games'"),
+    ("finance", ["买房和租房哪个更划算？"], "赠与", "a new noun phrase '赠与'"),
+    ("finance", ["买房和租房哪个更划算？"], "什么是资本利得税？", "asks what '资本、利得税' is"),
+    ("medical", ["化疗会影响生育吗？"], "化疗和不孕，这个会遗传吗？",
+     "pronoun '这个' resolved in the question, which names '化疗'"),
+]
+
+
+@pytest.mark.parametrize(("pack_name", "history", "question", "why"), TOPIC_SWITCHES,
+                         ids=[f"{c[0]}-{c[2][:30]}" for c in TOPIC_SWITCHES])
+def test_a_follow_up_that_names_its_own_topic_is_searched_as_asked(
+        pack_name: str, history: list[str], question: str, why: str) -> None:
+    state, pack = _replay(pack_name, history)
+    rewrite = _turn(state, pack, question)
+    assert rewrite == Rewrite(question, f"standalone question ({why}): used as asked"), rewrite
+
+
+def test_a_self_contained_question_after_a_mortgage_question_carries_nothing() -> None:
+    state, pack = _replay("finance", ["When applying for a mortgage, can it also cover "
+                                      "outstanding debts?"])
+    question = "What is the capital gains tax on shares?"
+    assert _turn(state, pack, question) == Rewrite(question, "standalone question: used as asked")
+
+
+def test_after_a_topic_switch_a_pronoun_refers_to_the_new_topic() -> None:
+    state, pack = _replay("finance", ["Which is more convenient: renting or buying?", "Gifting"])
+    rewrite = _turn(state, pack, "is it taxed?")
+    assert rewrite.query == "is it taxed gifting"
+    assert "renting" not in rewrite.query
+
+
+def test_a_new_noun_phrase_keeps_the_conversations_entity_only() -> None:
+    state, pack = _replay("medical", ["Is metformin first-line for diabetes?"])
+    rewrite = _turn(state, pack, "side effects?")
+    assert rewrite.query == "side effects metformin"
+    assert rewrite.reason == ("standalone question (a new noun phrase 'side effects'): added "
+                              "'metformin' (medications, turn 1)")
+    # A definition is the same whatever the conversation is about.
+    state, pack = _replay("finance", ["What was Northbridge's profit before tax in 2022?"])
+    assert _turn(state, pack, "What are ETFs?").query == "What are ETFs?"
 
 
 def test_reason_says_what_was_carried_from_which_turn() -> None:
