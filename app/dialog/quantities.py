@@ -110,6 +110,8 @@ class Quantity:
     per: str
     start: int
     end: int
+    # Written with a decimal point ("2.0", "3.50"): a measured value, even when whole.
+    decimal: bool = False
 
     @property
     def is_year(self) -> bool:
@@ -122,7 +124,7 @@ class Quantity:
         if self.is_year or self.unit == "date":
             return False
         return bool(self.unit) or self.value != self.raw or not self.raw.is_integer() or \
-            self.raw >= 1000
+            self.raw >= 1000 or self.decimal
 
 
 def _fold(text: str) -> str:
@@ -165,7 +167,8 @@ def quantities(text: str) -> list[Quantity]:
         if not per:
             lead = text[max(0, m.start() - 8): m.start()]
             per = next((name for name, rx in _PRE_RATE_RE.items() if rx.search(lead)), "")
-        found.append(Quantity(raw, raw * scale, unit, per, m.start(1), m.end(1)))
+        found.append(Quantity(raw, raw * scale, unit, per, m.start(1), m.end(1),
+                              "." in m.group(1)))
     return _mark_dates(text, _spread_range_units(text, found))
 
 
@@ -188,7 +191,7 @@ def _spread_range_units(text: str, found: list[Quantity]) -> list[Quantity]:
             continue
         if _RANGE_JOIN.match(text[a.end: b.start]) or text[a.end: b.start].strip() in ("-", "–"):
             out[i] = Quantity(a.raw, a.raw * (b.value / b.raw if b.raw else 1.0), b.unit,
-                              b.per, a.start, a.end)
+                              b.per, a.start, a.end, a.decimal)
     return out
 
 

@@ -129,3 +129,16 @@ def test_numbers_are_read_with_magnitude_unit_and_rate() -> None:
     assert first.unit == second.unit == "g"
     (year,) = quantities("FY2023")
     assert year.is_year
+
+
+def test_a_range_from_another_column_of_the_row_is_not_the_target() -> None:
+    """Table 1 gives target INR 2.5 and acceptable range 2.0-3.0: "the target INR is 2.0-3.0"
+    takes the range for the target (a whole number written "2.0" is a measured value too)."""
+    table = ("| Indication | Target INR | Acceptable range |\n| --- | --- | --- |\n"
+             "| Atrial fibrillation | 2.5 | 2.0-3.0 |")
+    passages = [_p(1, table, ("Table 1. Target INR by indication",))]
+    wrong = check_claim("The target INR is 2.0-3.0 [1].", passages, cited=[1])
+    assert not wrong.kept
+    right = check_claim("The target INR for atrial fibrillation is 2.5 [1].", passages, cited=[1])
+    assert right.kept
+    assert check_claim("The acceptable range is 2.0-3.0 [1].", passages, cited=[1]).kept
