@@ -21,6 +21,7 @@ from app.dialog.answerer import Answerer
 from app.models import ModelRegistry
 from app.models.adapter_store import AdapterRegistry, named_adapter_dir, served_adapter_dir
 from app.models.generator import Generator
+from domains.overrides import apply_override, override_path
 from domains.pack import Pack, RetrievalConfig, list_pack_names, load_pack
 from knowledge.ingest import Ingestor, IngestReport
 from knowledge.kb import KnowledgeBase
@@ -51,7 +52,9 @@ class Resources:
 
     def pack(self, name: str) -> Pack:
         if name not in self._packs:
-            self._packs[name] = load_pack(name, self.settings.packs_path)
+            # What ``verirag tune`` measured best here, laid over the pack author's settings.
+            self._packs[name] = apply_override(load_pack(name, self.settings.packs_path),
+                                               override_path(self.settings.home, name))
         return self._packs[name]
 
     def kb(self, name: str, status: StatusFn | None = None) -> KnowledgeBase:
@@ -65,7 +68,8 @@ class Resources:
             return self._kbs[name]
 
     def ingestor(self, name: str) -> Ingestor:
-        return Ingestor(self.kb(name), max_bytes=self.settings.max_upload_bytes)
+        return Ingestor(self.kb(name), max_bytes=self.settings.max_upload_bytes,
+                        ocr=self.settings.ocr)
 
     def retriever(self, name: str, kb: KnowledgeBase | None = None,
                   retrieval: RetrievalConfig | None = None) -> Retriever:

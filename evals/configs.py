@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
+from domains.overrides import with_sections
 from domains.pack import Pack
 from evals.errors import EvalDataError
+from verirag.errors import PackError
 
 OVERRIDABLE = ("retrieval", "generation")
 
@@ -62,15 +62,10 @@ class EvalConfig:
 
 def with_section(pack: Pack, section: str, values: dict[str, Any], source: str) -> Pack:
     """``pack`` with ``[section]`` fields replaced, validated like a ``pack.toml`` would be."""
-    data = pack.model_dump()
-    data[section] = {**data[section], **values}
     try:
-        return Pack.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise EvalDataError(f"{source}: field '{field}' = {err.get('input')!r}: "
-                            f"{err['msg']}") from exc
+        return with_sections(pack, {section: values})
+    except PackError as exc:
+        raise EvalDataError(f"{source}: {exc}") from exc
 
 
 def _mode(section: str, value: str, text: str) -> Callable[[Pack], EvalConfig]:

@@ -21,6 +21,7 @@ from knowledge.hashing import sha256_file
 from knowledge.kb import KnowledgeBase, normalize_labels
 from knowledge.loaders import load_document, supported_suffixes
 from knowledge.loaders.text import parse_plain_text
+from knowledge.metadata import document_facts
 from knowledge.redact import redact_document
 from knowledge.store.repository import NewDocument
 from knowledge.types import Block, ParsedDocument
@@ -96,9 +97,10 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
 class Ingestor:
     """Runs ingestion for one knowledge base under its writer lock."""
 
-    def __init__(self, kb: KnowledgeBase, *, max_bytes: int) -> None:
+    def __init__(self, kb: KnowledgeBase, *, max_bytes: int, ocr: bool = True) -> None:
         self.kb = kb
         self.max_bytes = max_bytes
+        self.ocr = ocr  # read scanned PDF pages with OCR (the ``ocr`` setting)
 
     def ingest(self, paths: Iterable[Path], *, tags: list[str] | None = None,
                labels: list[str] | None = None, names: dict[Path, str] | None = None,
@@ -158,7 +160,8 @@ class Ingestor:
         if not path.is_file():
             return FileResult(name, "rejected", "file not found")
         return self._index(name, sha256_file(path), path.stat().st_size,
-                           lambda: load_document(path, max_bytes=self.max_bytes, name=name),
+                           lambda: load_document(path, max_bytes=self.max_bytes, name=name,
+                                                 ocr=self.ocr),
                            marks, clearance)
 
     @staticmethod
@@ -188,8 +191,9 @@ class Ingestor:
                 raise DocumentRejected(name, "no text found")
         except DocumentRejected as exc:
             return FileResult(name, "rejected", exc.reason)
+        meta = {**parsed.metadata, **document_facts(name, parsed)}
         added = self.kb.add_document(
-            NewDocument(name, sha, size, parsed.mime, dict(parsed.metadata), list(marks.tags),
+            NewDocument(name, sha, size, parsed.mime, meta, list(marks.tags),
                         sorted(set(marks.labels) | set(kept))), drafts)
         return FileResult(name, "replaced" if added.replaced else "indexed",
                           chunks=added.chunks, doc_id=added.doc_id)

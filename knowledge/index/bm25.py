@@ -99,6 +99,20 @@ class BM25Index:
                 return True
         return False
 
+    def ceiling(self, query: str) -> float:
+        """The highest score ``search`` could give ``query``: the sum of its tokens' IDFs
+        (a chunk holding every token many times approaches it). Score fusion divides by it, so
+        a BM25 score says how much of the query a chunk matches, not only how it ranks."""
+        segments = self._segments
+        n = sum(seg.live for seg in segments)
+        if n == 0:
+            return 0.0
+        total = 0.0
+        for token in search_tokens(query):
+            df = sum(len(p[0]) for seg in segments if (p := seg.postings(token)))
+            total += _idf(n, df)
+        return total
+
     def search(
         self, query: str, k: int, allowed_ids: AbstractSet[int] | None = None
     ) -> list[tuple[int, float]]:
@@ -118,7 +132,7 @@ class BM25Index:
         for token in search_tokens(query):
             hits = [(i, p) for i, seg in enumerate(segments) if (p := seg.postings(token))]
             df = sum(len(docs) for _, (docs, _) in hits)
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            idf = _idf(n, df)
             for i, (docs, tfs) in hits:
                 norm = K1 * (1 - B + B * segments[i].lengths[docs] / avg_length)
                 if i not in scores:
@@ -233,6 +247,10 @@ class BM25Index:
         if len(index) != meta.get("count"):
             raise files.corrupt(directory / generation, "its chunk count does not add up")
         return index
+
+
+def _idf(n: int, df: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
 def _gather(segments: Sequence[Segment], scores: dict[int, np.ndarray]

@@ -150,6 +150,16 @@ class KnowledgeRepository:
                     ChunkSource(cid, name, text, tuple(path or ()), page))
         return out
 
+    def document_facts(self, doc_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The document-level facts found at ingest (``meta``), by document id."""
+        ids = list(doc_ids)
+        if not ids:
+            return {}
+        with self.sessions() as s:
+            rows = s.execute(select(DocumentRow.id, DocumentRow.meta)
+                             .where(DocumentRow.id.in_(ids)))
+            return {doc_id: dict(meta or {}) for doc_id, meta in rows}
+
     def ready_passages(self, ids: Sequence[int]) -> list[tuple[Passage, list[str]]]:
         """Chunks of ready documents as unscored passages, each with its document's labels.
 

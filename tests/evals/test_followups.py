@@ -9,7 +9,7 @@ from domains.pack import load_pack
 from evals.datasets import Turn
 from evals.followups import standalone_query
 from tests.conftest import Cli
-from tests.evals.test_eval_cli import CORPUS
+from tests.evals.tiny import CORPUS
 
 
 def _turn(question: str, answer: str = "") -> Turn:

@@ -400,3 +400,17 @@ def test_ids_survive_as_64_bit_integers(tmp_path: Path) -> None:
     big = 2**40 + 7
     BM25Index.build([big], ["large id chunk"]).save(tmp_path / "bm25", revision=1)
     assert BM25Index.load(tmp_path / "bm25").search("chunk", 1)[0][0] == big
+
+
+def test_the_ceiling_bounds_every_score_of_the_query() -> None:
+    """Score fusion divides by it: no chunk may score above it, and a chunk that repeats
+    every query term comes near it."""
+    from knowledge.index.bm25 import BM25Index
+
+    index = BM25Index.build([1, 2, 3], ["warfarin dose " * 30, "apixaban dose", "visiting hours"])
+    query = "warfarin dose"
+    ceiling = index.ceiling(query)
+    hits = index.search(query, 3)
+    assert hits and all(score <= ceiling for _, score in hits)
+    assert hits[0][0] == 1 and hits[0][1] > 0.8 * ceiling
+    assert index.ceiling("") == 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.index.fusion import rrf_fuse
+from knowledge.index.fusion import rrf_fuse, score_fuse
 
 
 def test_scores_match_the_formula() -> None:
@@ -74,3 +74,57 @@ def test_invalid_arguments_are_rejected(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         rrf_fuse(rankings, weights, k=k)
+
+
+# -- score fusion ---------------------------------------------------------------------------
+
+def test_score_fusion_keeps_the_margin_that_rrf_throws_away() -> None:
+    # Dense is sure of 1 (0.9 vs 0.2); BM25 barely prefers 2 (10.0 vs 9.5). RRF calls it a
+    # tie broken by id order; score fusion sides with the retriever that is sure.
+    dense = {1: 0.9, 2: 0.2}
+    bm25 = {2: 10.0, 1: 9.5}
+    assert score_fuse([dense, bm25], [1.0, 1.0])[0][0] == 1
+    scores = dict(score_fuse([dense, bm25], [1.0, 1.0]))
+    assert scores[1] == pytest.approx(0.9 / 0.9 + 9.5 / 10.0)
+    assert scores[2] == pytest.approx(0.2 / 0.9 + 10.0 / 10.0)
+
+
+def test_score_fusion_with_one_weight_ranks_exactly_as_that_retriever() -> None:
+    dense = {1: 0.3, 2: 0.8, 3: 0.5}
+    bm25 = {1: 7.0, 2: 1.0, 4: 3.0}
+    only_dense = score_fuse([dense, bm25], [1.0, 0.0])
+    assert [i for i, _ in only_dense] == [2, 3, 1]  # 4 is BM25's alone: not nominated
+    only_bm25 = score_fuse([dense, bm25], [0.0, 2.0])
+    assert [i for i, _ in only_bm25] == [1, 4, 2]
+
+
+def test_score_fusion_counts_a_missing_or_negative_score_as_zero() -> None:
+    fused = dict(score_fuse([{1: 0.5, 2: -0.2}, {3: 4.0}], [1.0, 1.0]))
+    assert fused == {1: pytest.approx(1.0), 2: 0.0, 3: pytest.approx(1.0)}
+
+
+def test_score_fusion_only_returns_what_a_weighted_retriever_nominated() -> None:
+    dense = {1: 0.9, 2: 0.8, 3: 0.1}  # 3 was scored for the evidence check, not found
+    fused = score_fuse([dense, {2: 5.0}], [1.0, 1.0], candidates=[[1, 2], [2]])
+    assert [i for i, _ in fused] == [2, 1]
+
+
+def test_score_fusion_rejects_bad_weights() -> None:
+    with pytest.raises(ValueError, match=">= 0"):
+        score_fuse([{1: 1.0}], [-1.0])
+    with pytest.raises(ValueError, match="one each"):
+        score_fuse([{1: 1.0}, {1: 1.0}], [1.0])
+
+
+def test_score_fusion_on_absolute_scales_keeps_a_weak_match_weak() -> None:
+    # BM25's best match covers a fifth of what the query could score: divided by its own best
+    # it would count as perfect and outvote a close cosine.
+    dense = {1: 0.82, 2: 0.40}
+    bm25 = {2: 2.0, 1: 0.5}
+    by_own_best = score_fuse([dense, bm25], [1.0, 1.0])
+    assert by_own_best[0][0] == 2
+    absolute = score_fuse([dense, bm25], [1.0, 1.0], scales=[1.0, 10.0])
+    assert absolute[0][0] == 1
+    assert dict(absolute)[1] == pytest.approx(0.82 + 0.05)
+    with pytest.raises(ValueError, match="scales"):
+        score_fuse([dense, bm25], [1.0, 1.0], scales=[1.0])

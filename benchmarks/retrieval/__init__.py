@@ -1,0 +1,1 @@
+"""Retrieval benchmark parts: the plain baselines and verirag's own retrievers on one set."""
