@@ -39,14 +39,15 @@ class RetrievalConfig(Strict):
         20, ge=1, le=200, description="Fused candidates the reranker (if configured) re-orders."
     )
     fusion: Literal["score", "rrf"] = Field(
-        "score", description="How dense and BM25 results combine: 'score' (each retriever's "
-        "scores divided by its best, weighted sum) or 'rrf' (weighted reciprocal rank).")
+        "score", description="How dense and BM25 results combine: 'score' (cosine as is, BM25 "
+        "divided by the query's IDF sum, weighted sum) or 'rrf' (weighted reciprocal rank).")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense retriever in fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 retriever in fusion.")
     metadata_boost: float = Field(
-        0.2, ge=0, le=1, description="A passage of a document whose title or file name names "
-        "the year the question asks about (or a value of a slot with use = 'boost') gains "
-        "this share of the best score; 0 turns it off.")
+        0.2, ge=0, le=1, description="A passage of a document whose name, title or first "
+        "headings give the year the question asks about, whose file name holds a question word "
+        "that tells the candidates apart, or that names a value of a slot with use = 'boost', "
+        "gains up to this share of the best score; 0 turns it off.")
     group_by: Literal["section", "chunk"] = Field(
         "section", description="'section': one passage (its best chunk) per section of a "
         "page, so a long page or section cut into many chunks is listed once; 'chunk': every "

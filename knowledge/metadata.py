@@ -37,12 +37,12 @@ def years_in(text: str) -> set[str]:
     return found
 
 
-def document_facts(name: str, parsed: ParsedDocument, title: str = "") -> dict[str, Any]:
+def document_facts(name: str, parsed: ParsedDocument) -> dict[str, Any]:
     """``title`` and ``years`` of a document, from its name, title and first headings."""
     headings = [b.text for b in parsed.blocks if b.kind == "heading"][:_HEADINGS_READ]
     first_page = [b.text for b in parsed.blocks[:_HEADINGS_READ]
                   if b.kind == "heading" and (b.page or 1) == 1]
-    title = parsed.metadata.get("title") or title or next(iter(headings), "")
+    title = parsed.metadata.get("title") or next(iter(headings), "")
     years = years_in(" ".join([name, title, *first_page]))
     facts: dict[str, Any] = {}
     if title:

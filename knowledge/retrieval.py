@@ -162,16 +162,17 @@ class Retriever:
         """
         if not passages or self.cfg.metadata_boost == 0:
             return passages
-        facts = self.kb.repo.document_facts({p.doc_id for p in passages})
         years, terms = preference(query, sorted(prefer))
         files = {file_words(p.doc_name) for p in passages}
         terms += [t for t in title_terms(query, files) if t not in terms]
         if not (years or terms):
-            return passages
+            return passages  # nothing asked of the documents: no facts to read
+        docs = {p.doc_id: p.doc_name for p in passages}
+        facts = self.kb.repo.document_facts(docs)
+        share = {doc_id: match(facts.get(doc_id, {}), name, years, terms)
+                 for doc_id, name in docs.items()}
         lift = self.cfg.metadata_boost * max(p.score for p in passages)
-        scored = [replace(p, score=p.score + lift * match(facts.get(p.doc_id, {}), p.doc_name,
-                                                          years, terms))
-                  for p in passages]
+        scored = [replace(p, score=p.score + lift * share[p.doc_id]) for p in passages]
         return sorted(scored, key=lambda p: -p.score)  # stable: ties keep the fused order
 
     def _fill(self, dense: dict[int, float], ids: Sequence[int], qvec: np.ndarray | None) -> None:

@@ -59,14 +59,14 @@ def score_fuse(
         sorted(s, key=lambda i, s=s: -s[i]) for s in scores]
     if len(lists) != len(scores):
         raise ValueError(f"got {len(scores)} score maps but {len(lists)} candidate lists")
+    if scales is not None and len(scales) != len(scores):
+        raise ValueError(f"got {len(scores)} score maps but {len(scales)} scales")
     best_rank: dict[int, int] = {}
     for ranking, weight in zip(lists, weights, strict=True):
         if weight == 0:
             continue
         for rank, chunk_id in enumerate(ranking, start=1):
             best_rank[chunk_id] = min(best_rank.get(chunk_id, rank), rank)
-    if scales is not None and len(scales) != len(scores):
-        raise ValueError(f"got {len(scores)} score maps but {len(scales)} scales")
     fused = dict.fromkeys(best_rank, 0.0)
     for n, (side, weight) in enumerate(zip(scores, weights, strict=True)):
         if weight == 0:
