@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from app.models.adapter_store import check_name
+from app.models.generator import resolve_hf_dir
+from app.models.locate import ModelSource, default_generator, source_from_path
 from app.resources import Resources
 from finetune.config import TrainConfig
 from finetune.encode import encode_all
@@ -32,15 +34,22 @@ class FinetuneRun:
     activated: bool
 
 
-def base_of(res: Resources, domain: str) -> tuple[Path, str]:
-    """The local HF directory and label of the base the pack serves (GGUF converted once)."""
-    from app.models.generator import resolve_hf_dir
-    from app.models.locate import default_generator, source_from_path
-
+def served_source(res: Resources, domain: str) -> ModelSource:
+    """The model the pack serves: its own ``generator_path``, the setting, or the default."""
     pack = res.pack(domain)
     chosen = pack.models.generator_path or res.settings.generator_path
-    source = source_from_path(chosen) if chosen else default_generator()
-    return resolve_hf_dir(source, res.settings.cache_dir), source.label
+    return source_from_path(chosen) if chosen else default_generator()
+
+
+def export_for_engine(res: Resources, source: ModelSource, adapter_dir: Path) -> Path | None:
+    """Register the adapter with the llama.cpp engine too: its GGUF LoRA, written beside the
+    peft files, when the pack's base is a GGUF file (None otherwise)."""
+    from app.models.lora_gguf import lora_gguf_for
+
+    if source.gguf_file is None:
+        return None
+    return lora_gguf_for(adapter_dir, source.directory / source.gguf_file,
+                         res.settings.cache_dir)
 
 
 def run_finetune(res: Resources, domain: str, *, data: Path | None = None,
@@ -67,7 +76,8 @@ def run_finetune(res: Resources, domain: str, *, data: Path | None = None,
                            "--name or delete it with `verirag adapters delete`")
     train_examples = load_examples(data, pack)
     eval_examples = load_examples(eval_data, pack) if eval_data else []
-    base_dir, label = base_of(res, domain)
+    source = served_source(res, domain)
+    base_dir, label = resolve_hf_dir(source, res.settings.cache_dir), source.label
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
@@ -83,6 +93,9 @@ def run_finetune(res: Resources, domain: str, *, data: Path | None = None,
                    adapter_dir=target, data_hash=data_hash([data, eval_data]), name=domain,
                    resume=resume, log=say, on_update=on_update, progress_bar=progress_bar,
                    extra_metrics={"skipped_examples": float(len(skipped))})
+    exported = export_for_engine(res, source, target)
+    if exported is not None:
+        say(f"exported for the llama.cpp engine: {exported}")
     if activate:
         registry.activate(name)
     return FinetuneRun(name, target, result, activate)

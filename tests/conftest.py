@@ -37,7 +37,9 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("VERIRAG_HOME", str(home))
     for var in ("VERIRAG_CONFIG", "VERIRAG_DATABASE_URL", "VERIRAG_GENERATOR_PATH",
                 "VERIRAG_EMBEDDER_PATH", "VERIRAG_EMBEDDER_BACKEND", "VERIRAG_PACKS_PATH",
-                "VERIRAG_DEVICE"):
+                "VERIRAG_DEVICE", "VERIRAG_GENERATOR_BACKEND", "VERIRAG_GENERATOR_THREADS",
+                "VERIRAG_GENERATOR_PROMPT_THREADS", "VERIRAG_GENERATOR_SLOTS",
+                "VERIRAG_GENERATOR_CONTEXT"):
         monkeypatch.delenv(var, raising=False)
     return home
 

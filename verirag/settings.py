@@ -78,7 +78,30 @@ class Settings(BaseModel):
     login_lockout_minutes: float = Field(
         15, gt=0, description="The window failures are counted in, and the wait after them."
     )
-    generator_backend: Literal["transformers", "openai"] = "transformers"
+    generator_backend: Literal["llamacpp", "transformers", "openai"] = Field(
+        "llamacpp",
+        description="What runs the generator: llamacpp (the GGUF as shipped, quantized, chats "
+        "batched; a Hugging Face directory falls back to transformers), transformers "
+        "(float32/bfloat16 in torch), or openai (a remote OpenAI-compatible server).",
+    )
+    generator_threads: int = Field(
+        1, ge=1, le=256,
+        description="CPU threads the llama.cpp engine decodes with: one is fastest on two cores "
+        "beside the embedder (docs/benchmarks.md); raise it on a bigger machine.",
+    )
+    generator_prompt_threads: int | None = Field(
+        None, ge=1, le=256,
+        description="CPU threads the llama.cpp engine reads a prompt with; default: every core "
+        "(reading a prompt is compute-bound, so it scales where decoding does not).",
+    )
+    generator_slots: int = Field(
+        8, ge=1, le=64, description="Chats the llama.cpp engine decodes together in one batch."
+    )
+    generator_context: int = Field(
+        2048, ge=256,
+        description="KV-cache tokens per chat in the llama.cpp engine (its prompt plus its "
+        "answer); memory is slots x context (~23 KB per token for the default model).",
+    )
     openai_base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint (e.g. vLLM) when generator_backend=openai."
     )

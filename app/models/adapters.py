@@ -207,3 +207,13 @@ def check_adapter_base(name: str, adapter_dir: Path, loaded: LoadedBase) -> Adap
             f"adapter '{name}' ({adapter_dir}) names base '{peft_base}' in {PEFT_CONFIG_FILE}, "
             f"but the loaded base is '{loaded.label}'; {fix}")
     return None
+
+
+def already_attached(attached: Mapping[str, Path], name: str, path: Path) -> bool:
+    """Whether ``name`` is attached from ``path`` already (attaching again is then a no-op);
+    a ConfigError when the name is taken by another folder, rather than a silent swap."""
+    known = attached.get(name)
+    if known is not None and known != path:
+        raise ConfigError(f"adapter name '{name}' is already attached from {known}; "
+                          f"give the adapter in {path} another name")
+    return known == path

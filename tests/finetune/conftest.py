@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 
 from app.models import ModelRegistry
-from app.models.generator import TransformersGenerator
+from app.models.generator import resolve_hf_dir
+from app.models.locate import default_generator
 
 
 @pytest.fixture(scope="session")
 def base_dir(models: ModelRegistry) -> Path:
-    gen = models.generator()
-    assert isinstance(gen, TransformersGenerator)
-    return gen.hf_dir
+    """The float32 form of the default GGUF: what the fine-tune trains (the engine serves the
+    GGUF itself)."""
+    return resolve_hf_dir(default_generator(), models.settings.cache_dir)
 
 
 @pytest.fixture(scope="session")

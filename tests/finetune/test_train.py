@@ -17,7 +17,9 @@ import pytest
 from app.models import ModelRegistry
 from app.models.adapters import read_adapter_metadata
 from app.models.generator import GenerationParams, TransformersGenerator
-from app.models.locate import ModelSource
+from app.models.llamacpp import EngineOptions, LlamaCppGenerator
+from app.models.locate import ModelSource, default_generator
+from app.models.lora_gguf import LORA_GGUF_FILE
 from app.services import Runtime
 from domains.pack import load_pack
 from finetune.config import TrainConfig
@@ -189,6 +191,15 @@ def test_cli_trains_activates_and_the_runtime_serves_it(
     assert res.attach_pack_adapter(pack, gen) == "medical-smoke2"
     assert res.attach_pack_adapter(pack, gen, "smoke") == "medical-smoke", "eval adapter:NAME"
     assert gen.adapters == ["medical-smoke", "medical-smoke2"]
+
+    # Registered for the llama.cpp engine too: its GGUF LoRA sits beside the peft files, and
+    # the engine (the default backend) serves the adapter from it.
+    assert (registry.dir / "smoke" / LORA_GGUF_FILE).is_file()
+    engine = LlamaCppGenerator(default_generator(), res.settings.cache_dir,
+                               EngineOptions(slots=1, context=1024))
+    assert res.attach_pack_adapter(pack, engine, "smoke") == "medical-smoke"
+    assert engine.adapters == ["medical-smoke"]
+    engine.close()
 
     again = cli("finetune", "medical", "--data", str(path), "--name", "smoke")
     assert again.exit_code == 1 and "already exists" in again.output
