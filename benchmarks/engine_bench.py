@@ -234,7 +234,8 @@ def concurrent(res: Resources, chats: list[Any], n: int, threads: int, batch: in
     bound by reading prompts, which batching cannot shorten), and prompts already cached
     (a follow-up turn: what continuous batching of the decode buys)."""
     engine = LlamaCppGenerator(default_generator(), res.settings.cache_dir,
-                               EngineOptions(threads=threads, threads_batch=batch, slots=8))
+                               EngineOptions(threads=threads, threads_batch=batch, slots=8,
+                                             context=2048))
     params = GenerationParams(max_new_tokens=n, temperature=0.0, repetition_penalty=1.0)
     sizes = [len(engine.prompt_tokens(c)) for c in chats]
     print(f"\n### Concurrent chats ({n} tokens each, {threads} decode / {batch} prompt "

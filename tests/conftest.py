@@ -63,6 +63,12 @@ def _cpu_registry(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Mod
 
 
 @pytest.fixture(scope="session")
+def torch_embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """The default embedder (all-MiniLM-L6-v2) on torch, the reference for the others."""
+    return _cpu_registry(tmp_path_factory, "torch").embedder()
+
+
+@pytest.fixture(scope="session")
 def onnx_embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
     """The default embedder (all-MiniLM-L6-v2) on ONNX Runtime, float32."""
     return _cpu_registry(tmp_path_factory, "onnx").embedder()

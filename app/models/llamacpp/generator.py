@@ -36,8 +36,8 @@ class EngineOptions:
 
     threads: int = 1
     threads_batch: int | None = None  # prompt reading; None: the same as ``threads``
-    slots: int = 8
-    context: int = 2048  # KV-cache tokens per chat (prompt + answer)
+    slots: int = 4
+    context: int = 4096  # KV-cache tokens per chat (prompt + answer)
     batch: int = 512
     gpu: bool = False
 
