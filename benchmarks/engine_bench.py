@@ -20,6 +20,7 @@ run produces exactly ``--tokens`` tokens (end-of-text ignored), best of ``--roun
 - **concurrent**: total tokens/s with 1, 4 and 8 chats at once (different questions, each
   with its own passages), and the ratio to one chat: with every prompt read cold, and with
   the prompts already cached (a follow-up turn), which isolates the batched decode.
+- **batch**: first token for prompt batches of 128 to 2,048 tokens.
 - **memory**: process RSS before the engine, with it (base + KV cache), and after three
   adapters are attached and used; the adapters' GGUF sizes.
 - **e2e**: a checked answer (retrieval, generation, claim check) to every eval question of the
@@ -162,8 +163,9 @@ def single(res: Resources, messages: Any, donor: Any, n: int, rounds: int, threa
     engine = LlamaCppGenerator(source, res.settings.cache_dir,
                                EngineOptions(threads=threads, threads_batch=batch))
     tokens = engine.prompt_tokens(messages)
-    llm = Llama(str(source.directory / (source.gguf_file or "")), n_ctx=4096, n_batch=512,
-                n_threads=threads, n_threads_batch=batch, verbose=False)
+    size = EngineOptions().batch  # the same batch size: the comparison is of the kernels' use
+    llm = Llama(str(source.directory / (source.gguf_file or "")), n_ctx=4096, n_batch=size,
+                n_ubatch=size, n_threads=threads, n_threads_batch=batch, verbose=False)
     torch_gen = TransformersGenerator(source, "cpu", res.settings.cache_dir)
     import torch
 
@@ -258,6 +260,20 @@ def concurrent(res: Resources, chats: list[Any], n: int, threads: int, batch: in
     engine.close()
 
 
+def batch_sizes(res: Resources, messages: Any, rounds: int, threads: int, batch: int) -> None:
+    """First token per prompt batch size (``EngineOptions.batch``): what sets its default."""
+    print(f"\n### Prompt batch size ({threads} decode / {batch} prompt threads)\n")
+    print("| tokens per batch | first token s |")
+    print("|---|---|")
+    for size in (128, 256, 512, 1024, 2048):
+        engine = LlamaCppGenerator(default_generator(), res.settings.cache_dir,
+                                   EngineOptions(threads=threads, threads_batch=batch,
+                                                 batch=size, slots=1))
+        ttft = best([time_engine(engine, messages, 2) for _ in range(rounds)])[0]
+        engine.close()
+        print(f"| {size} | {ttft:.3f} |", flush=True)
+
+
 def _rss_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -317,7 +333,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for the single and concurrent runs (default: setting)")
     parser.add_argument("--skip", default="",
-                        help="comma list of: single,load,concurrent,memory,e2e")
+                        help="comma list of: single,load,concurrent,batch,memory,e2e")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
@@ -333,6 +349,8 @@ def main() -> None:
             load(res, chats[0], args.tokens, args.rounds)
         if "concurrent" not in skip:
             concurrent(res, chats, args.tokens, threads, batch)
+        if "batch" not in skip:
+            batch_sizes(res, chats[0], args.rounds, threads, batch)
         if "memory" not in skip:
             memory(res, chats[0])
         if "e2e" not in skip:
