@@ -105,6 +105,10 @@ def make_torch_generator(hf_dir: Path, models: ModelRegistry,
 
 
 def say(gen: Any, adapter: str | None = None) -> str:
+    """A greedy answer; the engine's prompt cache is emptied first so every answer reads its
+    prompt the same way (a cached prompt is exact only up to float rounding)."""
+    if hasattr(gen, "scheduler"):
+        gen.scheduler.clear_cache()
     return "".join(gen.stream(MESSAGES, GREEDY, adapter=adapter))
 
 
