@@ -174,16 +174,21 @@ class LoadedBase:
         return cls(label, frozenset(base_name(r) for r in (label, *references) if r), fingerprint)
 
 
-def peft_base_name(adapter_dir: Path) -> str | None:
-    """``base_model_name_or_path`` from peft's ``adapter_config.json``."""
+def read_peft_config(adapter_dir: Path) -> Any:
+    """peft's ``adapter_config.json``, parsed (whatever JSON it holds; callers check the shape)."""
     path = Path(adapter_dir) / PEFT_CONFIG_FILE
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ModelNotFound(f"{adapter_dir} is not a LoRA adapter folder (no {PEFT_CONFIG_FILE});"
                             " point the pack's adapter at a peft save_pretrained() folder") from exc
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: unreadable peft config ({exc}); re-save the adapter") from exc
+
+
+def peft_base_name(adapter_dir: Path) -> str | None:
+    """``base_model_name_or_path`` from peft's ``adapter_config.json``."""
+    raw = read_peft_config(adapter_dir)
     value = raw.get("base_model_name_or_path") if isinstance(raw, dict) else None
     return str(value) if value else None
 

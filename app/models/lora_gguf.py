@@ -23,7 +23,6 @@ are refused with the setting that serves them instead (``generator_backend = "tr
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
@@ -32,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from app.models.adapters import PEFT_CONFIG_FILE
+from app.models.adapters import PEFT_CONFIG_FILE, read_peft_config
 from verirag.errors import AdapterMismatch, ConfigError, ModelNotFound
 
 LORA_GGUF_FILE = "adapter_model.gguf"
@@ -44,16 +43,11 @@ _FALLBACK = ("set generator_backend = \"transformers\" to serve this adapter wit
 
 
 def _peft_config(adapter_dir: Path) -> dict[str, Any]:
-    path = adapter_dir / PEFT_CONFIG_FILE
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ModelNotFound(f"{adapter_dir} is not a LoRA adapter folder (no "
-                            f"{PEFT_CONFIG_FILE})") from exc
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: unreadable peft config ({exc}); re-save the adapter") from exc
+    """peft's config, refused unless it is a LoRA llama.cpp can apply."""
+    config = read_peft_config(adapter_dir)
     if not isinstance(config, dict) or config.get("peft_type", "LORA") != "LORA":
-        raise ConfigError(f"{path}: not a LoRA adapter; only LoRA adapters can be served")
+        raise ConfigError(f"{adapter_dir / PEFT_CONFIG_FILE}: not a LoRA adapter; only LoRA "
+                          "adapters can be served")
     unsupported = [why for why, bad in (
         ("DoRA", config.get("use_dora")),
         ("trained biases", config.get("bias", "none") != "none"),
@@ -94,9 +88,9 @@ class BaseLayout:
     """What the export needs to know of the GGUF base: architecture, blocks, heads, tensors."""
 
     def __init__(self, base_gguf: Path) -> None:
-        from gguf import GGUFReader
+        import gguf
 
-        reader = GGUFReader(str(base_gguf))
+        reader = gguf.GGUFReader(str(base_gguf))
 
         def field(key: str) -> Any:
             f = reader.fields.get(key)
@@ -108,16 +102,14 @@ class BaseLayout:
         self.n_head_kv = int(field(f"{self.arch}.attention.head_count_kv") or self.n_head)
         self.tensors = {t.name: tuple(int(d) for d in t.shape) for t in reader.tensors}
         self.path = base_gguf
-
-    def gguf_name(self, module: str) -> str:
-        import gguf
-
         arch = next((a for a, n in gguf.MODEL_ARCH_NAMES.items() if n == self.arch), None)
         if arch is None:
-            raise ConfigError(f"the base {self.path.name} has architecture '{self.arch}', which "
+            raise ConfigError(f"the base {base_gguf.name} has architecture '{self.arch}', which "
                               f"this exporter does not know; {_FALLBACK}")
-        name = gguf.get_tensor_name_map(arch, self.n_blocks).get_name(
-            f"{module}.weight", try_suffixes=(".weight",))
+        self._names = gguf.get_tensor_name_map(arch, self.n_blocks)
+
+    def gguf_name(self, module: str) -> str:
+        name = self._names.get_name(f"{module}.weight", try_suffixes=(".weight",))
         if name is None or name not in self.tensors:
             raise AdapterMismatch(f"the adapter trains '{module}', which the base "
                                   f"{self.path.name} has no tensor for; retrain it on this base")
@@ -160,9 +152,9 @@ def export_lora_gguf(adapter_dir: Path, base_gguf: Path, target: Path) -> Path:
                                   f"{PEFT_CONFIG_FILE} says {rank}; re-save the adapter")
         a, b = pair["A"], pair["B"] * _scaling(config, module, rank)
         name = base.gguf_name(module)
-        if base.arch in _ROPE_PERMUTED and name.split(".")[-2] in ("attn_q", "attn_k"):
-            heads = base.n_head if name.split(".")[-2] == "attn_q" else base.n_head_kv
-            b = _rope_permute(b, heads)
+        kind = name.split(".")[-2]
+        if base.arch in _ROPE_PERMUTED and kind in ("attn_q", "attn_k"):
+            b = _rope_permute(b, base.n_head if kind == "attn_q" else base.n_head_kv)
         stem = name.removesuffix(".weight")
         writer.add_tensor(f"{stem}.weight.lora_a", np.ascontiguousarray(a))
         writer.add_tensor(f"{stem}.weight.lora_b", np.ascontiguousarray(b))

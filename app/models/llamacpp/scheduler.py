@@ -66,7 +66,7 @@ class Slot:
     sampler: Sampler | None = None
     decoder: Any = None
     last: int = -1  # the token sampled last, fed at the next step
-    used: int = 0  # step number of the last use, for evicting idle caches
+    used: int = 0  # decode step of the last use: the idle slot unused longest is taken first
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -81,11 +81,10 @@ class Scheduler:
     def __init__(self, model: Model, ctx: Context, adapters: dict[str, Any], *,
                  n_batch: int) -> None:
         self.model, self.ctx, self.adapters = model, ctx, adapters
-        self.slots = [Slot(i) for i in range(self._n_seq(ctx))]
+        self.slots = [Slot(i) for i in range(ctx.n_seq)]
         self.batch = Batch(model.lib, n_batch)
         self.waiting: deque[Request] = deque()
         self._wake = threading.Condition()
-        self._step = 0
         self._turn = 0
         self.steps = 0  # decodes run: fewer than tokens produced when chats are batched
         self.reused_tokens = 0  # prompt tokens taken from the cache instead of recomputed
@@ -94,10 +93,6 @@ class Scheduler:
         self._thread = threading.Thread(target=self._run, name="llamacpp-scheduler",
                                         daemon=True)
         self._thread.start()
-
-    @staticmethod
-    def _n_seq(ctx: Context) -> int:
-        return int(ctx.lib.llama_n_seq_max(ctx.ptr))
 
     def submit(self, request: Request) -> None:
         need = len(request.prompt) + request.params.max_new_tokens
@@ -197,7 +192,6 @@ class Scheduler:
         slot.last = -1
 
     def _advance(self) -> None:
-        self._step += 1
         busy = [s for s in self._busy() if not self._cancelled(s)]
         if not busy:
             return
@@ -230,7 +224,7 @@ class Scheduler:
         for s in group:
             if s.seq in rows:
                 self._emit(s, s.sampler(self.ctx.logits(rows[s.seq])))  # type: ignore[misc]
-            s.used = self._step
+            s.used = self.steps
 
     def _cancelled(self, slot: Slot) -> bool:
         req = slot.request
