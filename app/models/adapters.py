@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from verirag.errors import AdapterMismatch, ConfigError, ModelNotFound
+from verirag.errors import AdapterMismatch, ConfigError, GenerationError, ModelNotFound
 
 METADATA_FILE = "verirag_adapter.json"
 PEFT_CONFIG_FILE = "adapter_config.json"
@@ -222,3 +222,12 @@ def already_attached(attached: Mapping[str, Path], name: str, path: Path) -> boo
         raise ConfigError(f"adapter name '{name}' is already attached from {known}; "
                           f"give the adapter in {path} another name")
     return known == path
+
+
+def require_attached(attached: Mapping[str, Path], adapter: str | None, model_id: str) -> None:
+    """Refuse a request for an adapter that is not attached, naming the ones that are."""
+    if adapter is not None and adapter not in attached:
+        names = ", ".join(attached) or "none"
+        raise GenerationError(f"no adapter named '{adapter}' is attached to {model_id} "
+                              f"(attached: {names}); attach it first or fix the pack's "
+                              "models.adapter")

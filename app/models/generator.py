@@ -26,6 +26,7 @@ from app.models.adapters import (
     already_attached,
     base_fingerprint,
     check_adapter_base,
+    require_attached,
 )
 from app.models.locate import ModelSource
 from domains.pack import GenerationParams
@@ -249,11 +250,7 @@ class TransformersGenerator:
                adapter: str | None = None) -> GenerationStream:
         from transformers import TextIteratorStreamer
 
-        if adapter is not None and adapter not in self._adapters:
-            attached = ", ".join(self._adapters) or "none"
-            raise GenerationError(f"no adapter named '{adapter}' is attached to {self.model_id} "
-                                  f"(attached: {attached}); attach it first or fix the "
-                                  "pack's models.adapter")
+        require_attached(self._adapters, adapter, self.model_id)
         input_ids = self.prompt_ids(messages).to(self.device)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True,
                                         skip_special_tokens=True, timeout=600)

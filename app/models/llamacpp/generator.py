@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.models.adapters import LoadedBase, already_attached, check_adapter_base
+from app.models.adapters import (
+    LoadedBase,
+    already_attached,
+    check_adapter_base,
+    require_attached,
+)
 from app.models.generator import GenerationStream, Message, base_fingerprint_of
 from app.models.llamacpp.native import Context, Model
 from app.models.llamacpp.prompt import render_chat
@@ -27,7 +32,7 @@ from app.models.llamacpp.scheduler import Request, Scheduler
 from app.models.locate import ModelSource
 from app.models.lora_gguf import lora_gguf_for
 from domains.pack import GenerationParams
-from verirag.errors import AdapterMismatch, ConfigError, GenerationError
+from verirag.errors import AdapterMismatch, ConfigError
 
 
 @dataclass(frozen=True)
@@ -108,11 +113,7 @@ class LlamaCppGenerator:
 
     def stream(self, messages: Sequence[Message], params: GenerationParams,
                adapter: str | None = None, *, ignore_end: bool = False) -> GenerationStream:
-        if adapter is not None and adapter not in self._loras:
-            attached = ", ".join(self._paths) or "none"
-            raise GenerationError(f"no adapter named '{adapter}' is attached to {self.model_id} "
-                                  f"(attached: {attached}); attach it first or fix the "
-                                  "pack's models.adapter")
+        require_attached(self._paths, adapter, self.model_id)
         request = Request(self.prompt_tokens(messages), params, adapter, ignore_end=ignore_end)
         stream = GenerationStream(iter(()))
 
