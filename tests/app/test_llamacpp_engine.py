@@ -16,8 +16,9 @@ import pytest
 from app.models import ModelRegistry
 from app.models.generator import GenerationParams, resolve_hf_dir
 from app.models.llamacpp import EngineOptions, LlamaCppGenerator
+from app.models.llamacpp.native import refuse_amx_build
 from app.models.locate import default_generator
-from verirag.errors import GenerationError
+from verirag.errors import GenerationError, ModelNotFound
 from verirag.settings import Settings
 
 GREEDY = GenerationParams(max_new_tokens=24, temperature=0.0, repetition_penalty=1.0)
@@ -140,3 +141,15 @@ def test_a_hugging_face_directory_goes_to_transformers(models: ModelRegistry,
 
     hf_dir = resolve_hf_dir(default_generator(), session_settings.cache_dir)
     assert isinstance(models.generator(hf_dir), TransformersGenerator)
+
+
+def test_a_llamacpp_build_with_amx_kernels_is_refused_before_it_can_crash() -> None:
+    """An AMX build segfaulted at its first decode here (a wheel pip had cached from an earlier
+    build slipped into CI): the engine must refuse it with the fix, and setup must not ship it."""
+    import llama_cpp
+
+    amx = "CPU : AVX2 = 1 | AVX512 = 1 | AVX512_BF16 = 1 | AMX_INT8 = 1 | REPACK = 1 |"
+    with pytest.raises(ModelNotFound, match=r"AMX.*scripts/setup\.sh"):
+        refuse_amx_build(amx)
+    refuse_amx_build(amx.replace("AMX_INT8 = 1 | ", ""))
+    refuse_amx_build(llama_cpp.llama_print_system_info().decode())  # what setup installed

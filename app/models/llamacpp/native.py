@@ -36,6 +36,7 @@ def _bindings() -> Any:
                             "setup again, or set generator_backend = \"transformers\"") from exc
     with _init_lock:
         if not _initialised:
+            refuse_amx_build(llama_cpp.llama_print_system_info().decode())
             _log_callback = llama_cpp.llama_log_callback(_quiet_log)
             llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
             llama_cpp.llama_backend_init()
@@ -44,6 +45,16 @@ def _bindings() -> Any:
 
 
 _log_callback: Any = None  # kept referenced: llama.cpp calls it from C
+
+
+def refuse_amx_build(system_info: str) -> None:
+    """A llama.cpp compiled with AMX kernels segfaults at its first decode on the hosts we run
+    on (the kernel withholds AMX state), taking every chat in the process with it; refuse it
+    at load, where the error can say how to get a build without them."""
+    if "AMX_INT8 = 1" in system_info:
+        raise ModelNotFound("the installed llama-cpp-python was compiled with AMX kernels, "
+                            "which crash this process; run scripts/setup.sh again (it "
+                            "recompiles llama.cpp without them)")
 
 
 class Model:
