@@ -40,6 +40,7 @@ class Progress:
     history: list[dict[str, float]] = field(default_factory=list)
     initial_eval_loss: float | None = None
     seconds: float = 0.0
+    examples_seen: int = 0
 
 
 def checkpoint_dirs(run_dir: Path) -> list[Path]:

@@ -9,6 +9,7 @@ copy, and a flag is held to the same bounds as the pack file.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
@@ -30,6 +31,12 @@ class TrainConfig(LoraConfig):
     mixed_precision: Precision = Field(
         "auto", description="auto: bf16 on a GPU that supports it, else full precision.")
     cpu: bool = Field(False, description="Train on the CPU even with a GPU.")
+    time_budget: float | None = Field(
+        None, gt=0, description="Seconds of training after which the run stops at the end of "
+        "the current update, evaluates, and keeps the best weights evaluated.")
+    dpo_beta: float = Field(
+        0.1, gt=0, description="DPO temperature for preference pairs: higher keeps the adapter "
+        "closer to the base.")
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -54,3 +61,16 @@ class TrainConfig(LoraConfig):
     def hyperparameters(self) -> dict[str, Any]:
         """What the adapter's metadata records (JSON-ready)."""
         return self.model_dump(mode="json")
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600}
+
+
+def parse_duration(text: str) -> float:
+    """``30m``, ``90s``, ``1.5h`` or plain seconds, as seconds (``--time-budget``)."""
+    m = _DURATION.match(text)
+    if not m or float(m[1]) <= 0:
+        raise FinetuneError(f"time budget {text!r}: give a positive duration such as 30m, "
+                            "90s or 1.5h")
+    return float(m[1]) * _UNIT_SECONDS[(m[2] or "s").lower()]

@@ -10,6 +10,7 @@ reproduce the system prompt and the passages would teach nothing useful and swam
 A grounded example longer than ``max_length`` first drops distractor passages (renumbering
 the citations); one that still does not fit, or a chat example that does not, is skipped and
 counted rather than truncated: a cut-off reply would teach the model to stop mid-sentence.
+A preference example becomes a :class:`Pair`, both replies encoded the same way.
 """
 
 from __future__ import annotations
@@ -36,6 +37,21 @@ class Encoded:
     @property
     def n_trained(self) -> int:
         return sum(1 for t in self.labels if t != IGNORE)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A preference: the same prompt with the chosen and the rejected reply, both labelled."""
+
+    chosen: Encoded
+    rejected: Encoded
+
+    @property
+    def where(self) -> str:
+        return self.chosen.where
+
+
+Item = Encoded | Pair
 
 
 @dataclass
@@ -95,10 +111,34 @@ def encode_messages(tokenizer: Any, messages: Sequence[Message], where: str = ""
     return Encoded(ids, labels, where)
 
 
+def _encode_pair(tokenizer: Any, example: Example, pack: Pack, max_length: int,
+                 stats: EncodeStats) -> Pair | None:
+    """Both replies within ``max_length``, dropping passages neither cites, as for grounded."""
+    pair, where = example.preference, example.where
+    chosen = encode_messages(tokenizer, example.messages, where)
+    rejected = encode_messages(tokenizer, example.rejected, where)
+    fits = max(len(chosen.input_ids), len(rejected.input_ids)) <= max_length
+    shortened = False
+    while not fits and pair is not None and pair.distractors():
+        pair = pair.without({pair.distractors()[-1]})
+        chosen = encode_messages(tokenizer, pair.chosen.messages(pack), where)
+        rejected = encode_messages(tokenizer, pair.rejected.messages(pack), where)
+        fits = max(len(chosen.input_ids), len(rejected.input_ids)) <= max_length
+        shortened = True
+    if not fits or not chosen.n_trained or not rejected.n_trained:
+        stats.skipped.append(where)
+        return None
+    stats.shortened += shortened
+    stats.encoded += 1
+    return Pair(chosen, rejected)
+
+
 def encode_example(tokenizer: Any, example: Example, pack: Pack, max_length: int,
-                   stats: EncodeStats | None = None) -> Encoded | None:
+                   stats: EncodeStats | None = None) -> Item | None:
     """Token ids and labels within ``max_length``, or None when the example cannot fit."""
     stats = stats if stats is not None else EncodeStats()
+    if example.kind == "preference":
+        return _encode_pair(tokenizer, example, pack, max_length, stats)
     enc = encode_messages(tokenizer, example.messages, example.where)
     grounded = example.grounded
     while len(enc.input_ids) > max_length and grounded is not None and grounded.distractors():
@@ -114,7 +154,7 @@ def encode_example(tokenizer: Any, example: Example, pack: Pack, max_length: int
 
 
 def encode_all(tokenizer: Any, examples: Sequence[Example], pack: Pack, max_length: int,
-               ) -> tuple[list[Encoded], EncodeStats]:
+               ) -> tuple[list[Item], EncodeStats]:
     stats = EncodeStats()
     out = [e for ex in examples
            if (e := encode_example(tokenizer, ex, pack, max_length, stats)) is not None]

@@ -1,4 +1,4 @@
-"""Training data: three JSONL formats, validated line by line, turned into chat messages.
+"""Training data: four JSONL formats, validated line by line, turned into chat messages.
 
 One object a line, the format told by its keys:
 
@@ -11,6 +11,10 @@ One object a line, the format told by its keys:
   the numbered passages), so the adapter learns the task it will serve: answer only from the
   passages, cite ``[n]``, and when ``"answerable": false`` reply with the pack's refusal (in
   the question's language; leave ``answer`` out). Passages not cited are distractors.
+- **preference** (grounded): ``{"question", "passages", "chosen": "...", "rejected": "..."}``:
+  the same prompt with a reply people preferred and one they rejected (``verirag finetune
+  feedback-data`` writes these from rated answers); trained with DPO (``finetune.objective``).
+  Either reply may be the pack's refusal; a cited reply must cite passages that exist.
 
 A malformed line fails the whole load with ``file:line: what is wrong``: a silently skipped
 example changes the adapter without anyone noticing. Left out: tokenisation (``encode``).
@@ -19,6 +23,7 @@ example changes the adapter without anyone noticing. Left out: tokenisation (``e
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,7 +38,7 @@ from verirag.errors import TrainingDataError
 from verirag.jsonl import read_objects
 
 Message = dict[str, str]
-Kind = Literal["chat", "instruction", "grounded"]
+Kind = Literal["chat", "instruction", "grounded", "preference"]
 ROLES = ("system", "user", "assistant")
 MAX_PASSAGES = 20
 # The answerer's own citation marker: [2], [1, 3], [1，3].
@@ -108,9 +113,9 @@ class GroundedExample:
         return [*prompt, {"role": "assistant", "content": self.reply(pack)}]
 
     def to_json(self) -> dict[str, Any]:
-        row: dict[str, Any] = {"question": self.question,
-                               "passages": [{"text": p.text, "source": p.source,
-                                             "location": p.location} for p in self.passages]}
+        passages = [{"text": p.text} | ({"source": p.source} if p.source else {})
+                    | ({"location": p.location} if p.location else {}) for p in self.passages]
+        row: dict[str, Any] = {"question": self.question, "passages": passages}
         if self.answerable:
             row["answer"] = self.answer
         else:
@@ -119,13 +124,37 @@ class GroundedExample:
 
 
 @dataclass(frozen=True)
+class GroundedPreference:
+    """One prompt, two replies: ``chosen`` is preferred to ``rejected`` (None: the refusal)."""
+
+    chosen: GroundedExample
+    rejected: GroundedExample
+
+    def distractors(self) -> list[int]:
+        """Passages neither reply cites: the ones that may go when the pair is too long."""
+        return [n for n in self.chosen.distractors() if n not in self.rejected.gold]
+
+    def without(self, drop: set[int]) -> GroundedPreference:
+        return GroundedPreference(self.chosen.without(drop), self.rejected.without(drop))
+
+    def to_json(self, pack: Pack) -> dict[str, Any]:
+        row = self.chosen.to_json()
+        row.pop("answer", None)
+        row.pop("answerable", None)
+        return {**row, "chosen": self.chosen.reply(pack), "rejected": self.rejected.reply(pack)}
+
+
+@dataclass(frozen=True)
 class Example:
-    """One training example: chat messages (assistant turns are what is learned)."""
+    """One training example: chat messages (assistant turns are what is learned); for a
+    preference, ``messages`` end with the chosen reply and ``rejected`` with the other."""
 
     messages: tuple[Message, ...]
     kind: Kind
     where: str = field(default="", metadata={"help": "file:line, for error messages."})
     grounded: GroundedExample | None = None
+    preference: GroundedPreference | None = None
+    rejected: tuple[Message, ...] = ()
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -135,7 +164,7 @@ def _objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _text(obj: dict[str, Any], key: str, where: str, *, optional: bool = False) -> str:
     value = obj.get(key)
-    if value is None and optional:
+    if optional and (value is None or value == ""):
         return ""
     if not isinstance(value, str) or not value.strip():
         shown = "missing" if value is None else repr(value)[:60]
@@ -217,8 +246,42 @@ def parse_grounded(obj: dict[str, Any], where: str, pack: Pack) -> GroundedExamp
     return GroundedExample(question, passages, answer)
 
 
+def _reply(obj: dict[str, Any], key: str, where: str, question: str,
+           passages: tuple[GroundedPassage, ...], pack: Pack) -> GroundedExample:
+    """``chosen`` / ``rejected`` as a grounded example: the refusal, or a reply whose
+    citations (if any) point at passages that exist."""
+    text = _text(obj, key, where).strip()
+    if text == pack.refusal_for(language(question)):
+        return GroundedExample(question, passages, None, answerable=False)
+    bad = [n for n in cited_numbers(text) if not 1 <= n <= len(passages)]
+    if bad:
+        raise TrainingDataError(f"{where}: '{key}' cites [{bad[0]}] but there are only "
+                                f"{len(passages)} passages")
+    return GroundedExample(question, passages, text)
+
+
+def parse_preference(obj: dict[str, Any], where: str, pack: Pack) -> Example:
+    prompt = parse_grounded({k: v for k, v in obj.items()
+                             if k in ("question", "passages")} | {"answerable": False},
+                            where, pack)
+    chosen = _reply(obj, "chosen", where, prompt.question, prompt.passages, pack)
+    rejected = _reply(obj, "rejected", where, prompt.question, prompt.passages, pack)
+    if chosen.reply(pack) == rejected.reply(pack):
+        raise TrainingDataError(f"{where}: 'chosen' and 'rejected' are the same reply, so "
+                                "there is no preference to learn")
+    return preference_example(GroundedPreference(chosen, rejected), pack, where)
+
+
+def preference_example(pair: GroundedPreference, pack: Pack, where: str = "") -> Example:
+    """The chat messages of both replies to the pair's one prompt."""
+    return Example(tuple(pair.chosen.messages(pack)), "preference", where,
+                   preference=pair, rejected=tuple(pair.rejected.messages(pack)))
+
+
 def parse_line(obj: dict[str, Any], where: str, pack: Pack) -> Example:
-    """One JSONL object in any of the three formats, validated."""
+    """One JSONL object in any of the four formats, validated."""
+    if "chosen" in obj or "rejected" in obj:
+        return parse_preference(obj, where, pack)
     if "messages" in obj:
         return Example(parse_chat(obj, where), "chat", where)
     if "instruction" in obj or "output" in obj:
@@ -228,7 +291,8 @@ def parse_line(obj: dict[str, Any], where: str, pack: Pack) -> Example:
         return Example(tuple(grounded.messages(pack)), "grounded", where, grounded)
     keys = ", ".join(sorted(obj)) or "none"
     raise TrainingDataError(f"{where}: unknown format (keys: {keys}); expected 'messages', "
-                            "'instruction' + 'output', or 'question' + 'passages' + 'answer'")
+                            "'instruction' + 'output', 'question' + 'passages' + 'answer', or "
+                            "'question' + 'passages' + 'chosen' + 'rejected'")
 
 
 def load_examples(path: Path, pack: Pack) -> list[Example]:
@@ -240,11 +304,22 @@ def load_examples(path: Path, pack: Pack) -> list[Example]:
     return examples
 
 
-def data_hash(paths: Sequence[Path | None]) -> str:
+def data_hash(train: Sequence[Path], eval_path: Path | None = None) -> str:
     """sha256 over the data files' bytes (and their roles): tells two training runs apart."""
     digest = hashlib.sha256()
-    for role, path in zip(("train", "eval"), paths, strict=False):
+    for role, path in [*(("train", p) for p in train), ("eval", eval_path)]:
         digest.update(role.encode())
         if path is not None:
             digest.update(Path(path).read_bytes())
     return f"sha256:{digest.hexdigest()}"
+
+
+def write_rows(rows: Sequence[dict[str, Any]], path: Path) -> Path:
+    """JSONL, one object a line, written whole or not at all (a temp file renamed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                   encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -18,7 +18,6 @@ Left out: paraphrasing questions with an LLM.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from domains.pack import Pack
-from finetune.formats import GroundedExample, GroundedPassage, language
+from finetune.formats import GroundedExample, GroundedPassage, language, write_rows
 from knowledge.kb import KnowledgeBase
 
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
@@ -112,7 +111,7 @@ def question_for(chunk: SourceChunk, rng: random.Random) -> str:
     return template.format(title=title, topic=topic)
 
 
-def _passage(chunk: SourceChunk) -> GroundedPassage:
+def grounded_passage(chunk: SourceChunk) -> GroundedPassage:
     return GroundedPassage(chunk.text.strip(), chunk.doc_name, chunk.location)
 
 
@@ -131,8 +130,8 @@ def make_examples(chunks: Sequence[SourceChunk], pack: Pack, *, distractors: int
         others = [c for c in usable if c.doc_name != chunk.doc_name]
         picked = rng.sample(others, min(distractors, len(others)))
         slot = rng.randrange(len(picked) + 1)
-        passages = [_passage(c) for c in picked]
-        passages.insert(slot, _passage(chunk))
+        passages = [grounded_passage(c) for c in picked]
+        passages.insert(slot, grounded_passage(chunk))
         lang = language(chunk.text)
         answer = " ".join(_cite(s, slot + 1, lang) for s in answer_sentences(chunk.text))
         if lang == "zh":
@@ -141,7 +140,7 @@ def make_examples(chunks: Sequence[SourceChunk], pack: Pack, *, distractors: int
         out.append(GroundedExample(question, tuple(passages), answer))
         if rng.random() < unanswerable:
             away = rng.sample(others, min(max(distractors, 1), len(others)))
-            out.append(GroundedExample(question, tuple(_passage(c) for c in away), None,
+            out.append(GroundedExample(question, tuple(grounded_passage(c) for c in away), None,
                                        answerable=False))
     rng.shuffle(out)
     return out[:limit] if limit else out
@@ -159,10 +158,4 @@ def split(examples: Sequence[GroundedExample], eval_share: float, seed: int = 0,
 
 
 def write_jsonl(examples: Sequence[GroundedExample], path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in examples),
-                   encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_rows([e.to_json() for e in examples], path)

@@ -8,7 +8,7 @@ through ``log`` (lines) and ``on_update`` (update number, loss) and render it th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from app.models.generator import resolve_hf_dir
 from app.models.locate import ModelSource, default_generator, source_from_path
 from app.resources import Resources
 from finetune.config import TrainConfig
-from finetune.encode import encode_all
+from finetune.encode import Pair, encode_all
 from finetune.formats import data_hash, load_examples
 from finetune.train import TrainResult, train
 from verirag.errors import VeriragError
@@ -52,19 +52,20 @@ def export_for_engine(res: Resources, source: ModelSource, adapter_dir: Path) ->
                          res.settings.cache_dir)
 
 
-def run_finetune(res: Resources, domain: str, *, data: Path | None = None,
+def run_finetune(res: Resources, domain: str, *, data: Path | Sequence[Path] | None = None,
                  eval_data: Path | None = None, overrides: dict[str, Any] | None = None,
                  name: str | None = None, resume: bool = False, activate: bool = True,
                  log: LogFn | None = None, on_update: Callable[[int, float], None] | None = None,
                  progress_bar: bool = True) -> FinetuneRun:
     say = log or (lambda _m: None)
     pack = res.pack(domain)
-    if data is None:
-        data = pack.root / "finetune" / "train.jsonl"
+    if data is None or not data:
+        data = [pack.root / "finetune" / "train.jsonl"]
         bundled_eval = pack.root / "finetune" / "eval.jsonl"
         if eval_data is None and bundled_eval.is_file():
             eval_data = bundled_eval
-        say(f"using the pack's bundled data: {data}")
+        say(f"using the pack's bundled data: {data[0]}")
+    files = [data] if isinstance(data, Path) else list(data)
     config = TrainConfig.from_pack(pack.lora, **(overrides or {}))
     registry = res.adapters(domain)
     if resume and not name:
@@ -74,7 +75,7 @@ def run_finetune(res: Resources, domain: str, *, data: Path | None = None,
     if target.exists():
         raise VeriragError(f"adapter '{name}' already exists in {registry.dir}; choose another "
                            "--name or delete it with `verirag adapters delete`")
-    train_examples = load_examples(data, pack)
+    train_examples = [e for path in files for e in load_examples(path, pack)]
     eval_examples = load_examples(eval_data, pack) if eval_data else []
     source = served_source(res, domain)
     base_dir, label = resolve_hf_dir(source, res.settings.cache_dir), source.label
@@ -84,13 +85,14 @@ def run_finetune(res: Resources, domain: str, *, data: Path | None = None,
     train_enc, stats = encode_all(tokenizer, train_examples, pack, config.max_length)
     eval_enc, eval_stats = encode_all(tokenizer, eval_examples, pack, config.max_length)
     skipped = stats.skipped + eval_stats.skipped
-    say(f"{len(train_enc)} training / {len(eval_enc)} eval examples "
+    pairs = sum(isinstance(e, Pair) for e in train_enc)
+    say(f"{len(train_enc)} training ({pairs} preference pairs) / {len(eval_enc)} eval examples "
         f"({stats.shortened + eval_stats.shortened} shortened by dropping distractors, "
         f"{len(skipped)} over {config.max_length} tokens skipped"
         + (f": {', '.join(skipped[:3])}" if skipped else "") + ")")
     result = train(train_enc, eval_enc, config, base_dir=base_dir, base_label=label,
                    run_dir=res.settings.finetune_runs_dir / domain / name,
-                   adapter_dir=target, data_hash=data_hash([data, eval_data]), name=domain,
+                   adapter_dir=target, data_hash=data_hash(files, eval_data), name=domain,
                    resume=resume, log=say, on_update=on_update, progress_bar=progress_bar,
                    extra_metrics={"skipped_examples": float(len(skipped))})
     exported = export_for_engine(res, source, target)

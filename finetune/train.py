@@ -29,7 +29,8 @@ from typing import Any
 from app.models.adapters import base_fingerprint, save_adapter_metadata
 from finetune.checkpoint import Progress, load_checkpoint, save_checkpoint
 from finetune.config import TrainConfig
-from finetune.encode import Encoded, collate
+from finetune.encode import Item, Pair
+from finetune.objective import batch_cost, collate_items
 from verirag.errors import FinetuneError
 
 LogFn = Callable[[str], None]
@@ -61,44 +62,30 @@ def _accelerator(config: TrainConfig) -> Any:
                        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
 
 
-def batch_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, Any]:
-    """(mean loss, token count) over the batch's labelled (assistant) tokens.
+def _eval_loss(model: Any, peft_model: Any, loader: Any, accelerator: Any, beta: float
+               ) -> tuple[float, float | None]:
+    """(the objective over ``loader``, share of pairs ranked chosen-first or None).
 
-    Only the positions that predict a labelled token go through the vocabulary projection
-    (``logits_to_keep`` as a boolean mask): with replies a tenth of a grounded prompt, that
-    skips most of the largest matrix product and the softmax over 49k tokens, about a fifth
-    of a step's compute on CPU. The figure equals the model's own ``labels=`` loss; a
-    transformers release without mask support gets the full computation instead.
+    The supervised part is token-weighted over every labelled token, the DPO part
+    pair-weighted, so the figure does not depend on how the eval set is batched; on plain
+    data it is the mean reply cross-entropy it always was.
     """
-    import torch
-    import torch.nn.functional as F
-
-    labels = batch["labels"]
-    keep = torch.zeros_like(labels, dtype=torch.bool)
-    keep[:, :-1] = labels[:, 1:] != -100
-    targets = labels[:, 1:][keep[:, :-1]]
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                logits_to_keep=keep)
-    logits = out.logits.reshape(-1, out.logits.shape[-1])
-    if logits.shape[0] != targets.shape[0]:  # no boolean logits_to_keep: full logits came back
-        out = model(**batch)
-        return out.loss, targets.numel()
-    return F.cross_entropy(logits.float(), targets), targets.numel()
-
-
-def _mean_loss(model: Any, loader: Any, accelerator: Any) -> float:
-    """Token-weighted mean loss over ``loader`` (all processes), assistant tokens only."""
     import torch
 
     model.eval()
-    total = torch.zeros(2, device=accelerator.device)
+    total = torch.zeros(5, device=accelerator.device)  # ce*tokens, tokens, dpo*pairs, pairs, ranked
     with torch.no_grad():
         for batch in loader:
-            loss, n = batch_loss(model, batch)
-            total += torch.stack([loss.float() * n, torch.tensor(float(n), device=loss.device)])
+            cost = batch_cost(model, peft_model, batch, beta)
+            total += torch.tensor([(cost.sft_loss or 0.0) * cost.tokens, cost.tokens,
+                                   (cost.dpo_loss or 0.0) * cost.pairs, cost.pairs,
+                                   cost.pairs_ranked], device=accelerator.device)
     model.train()
-    total = accelerator.reduce(total, reduction="sum")
-    return float(total[0] / total[1]) if total[1] > 0 else float("nan")
+    ce, tokens, dpo, pairs, ranked = (float(x) for x in accelerator.reduce(total, "sum"))
+    if not tokens and not pairs:
+        return float("nan"), None
+    loss = (ce / tokens if tokens else 0.0) + (dpo / pairs if pairs else 0.0)
+    return loss, (ranked / pairs if pairs else None)
 
 
 def _lora_state(model: Any) -> dict[str, Any]:
@@ -107,7 +94,7 @@ def _lora_state(model: Any) -> dict[str, Any]:
     return {k: v.detach().to("cpu").clone() for k, v in get_peft_model_state_dict(model).items()}
 
 
-def train(train_data: Sequence[Encoded], eval_data: Sequence[Encoded], config: TrainConfig,
+def train(train_data: Sequence[Item], eval_data: Sequence[Item], config: TrainConfig,
           *, base_dir: Path, base_label: str, run_dir: Path, adapter_dir: Path | None,
           data_hash: str, name: str | None = None, resume: bool = False,
           progress_bar: bool = True, log: LogFn | None = None,
@@ -155,9 +142,9 @@ def train(train_data: Sequence[Encoded], eval_data: Sequence[Encoded], config: T
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (
         tokenizer.eos_token_id or 0)
 
-    def batches(data: Sequence[Encoded], shuffle: bool) -> Any:
+    def batches(data: Sequence[Item], shuffle: bool) -> Any:
         return DataLoader(list(data), batch_size=config.batch_size, shuffle=shuffle,
-                          collate_fn=lambda b: collate(b, pad_id))
+                          collate_fn=lambda b: collate_items(b, pad_id))
 
     train_loader = batches(train_data, True)
     eval_loader = batches(eval_data, False) if eval_data else None
@@ -200,11 +187,12 @@ def train(train_data: Sequence[Encoded], eval_data: Sequence[Encoded], config: T
 
     started = time.perf_counter() - progress.seconds
     if eval_loader is not None and progress.initial_eval_loss is None:
-        progress.initial_eval_loss = _mean_loss(model, eval_loader, accelerator)
+        progress.initial_eval_loss, _ = _eval_loss(model, unwrapped, eval_loader, accelerator,
+                                                   config.dpo_beta)
         say(f"eval loss before training: {progress.initial_eval_loss:.4f}")
     bar = tqdm(total=total_updates, initial=progress.updates, desc="training", unit="update",
                disable=not (progress_bar and main), dynamic_ncols=True)
-    stop = False
+    stop = out_of_time = False
     while progress.epoch < config.epochs and not stop:
         epoch = progress.epoch
         train_loader.set_epoch(epoch)
@@ -222,7 +210,8 @@ def train(train_data: Sequence[Encoded], eval_data: Sequence[Encoded], config: T
                 torch.set_rng_state(resume_rng)
                 resume_rng = None
             with accelerator.accumulate(model):
-                loss, _ = batch_loss(model, batch)
+                cost = batch_cost(model, unwrapped, batch, config.dpo_beta)
+                loss = cost.loss
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
                     accelerator.clip_grad_norm_(model.parameters(), 1.0)
@@ -230,6 +219,7 @@ def train(train_data: Sequence[Encoded], eval_data: Sequence[Encoded], config: T
                 scheduler.step()
                 optimizer.zero_grad()
             losses.append(float(loss.detach()))
+            progress.examples_seen += batch["examples"] * accelerator.num_processes
             if not accelerator.sync_gradients:
                 continue
             progress.updates += 1
@@ -243,13 +233,22 @@ def train(train_data: Sequence[Encoded], eval_data: Sequence[Encoded], config: T
                 checkpoint()
             if on_update is not None:
                 on_update(progress.updates, losses[-1])
-            if done:
+            out_of_time = bool(config.time_budget) and (
+                time.perf_counter() - started >= (config.time_budget or 0))
+            if done or out_of_time:
                 stop = True
                 break
-        record = {"epoch": float(epoch + 1), "updates": float(progress.updates),
+        if out_of_time:
+            say(f"time budget of {config.time_budget:.0f} s spent after {progress.updates} "
+                "updates; keeping the best weights evaluated")
+        part = progress.updates_in_epoch / updates_per_epoch
+        record = {"epoch": float(epoch + min(part, 1.0)), "updates": float(progress.updates),
                   "train_loss": sum(losses) / len(losses) if losses else float("nan")}
         if eval_loader is not None:
-            record["eval_loss"] = _mean_loss(model, eval_loader, accelerator)
+            record["eval_loss"], ranked = _eval_loss(model, unwrapped, eval_loader,
+                                                     accelerator, config.dpo_beta)
+            if ranked is not None:
+                record["eval_pairs_ranked"] = ranked
             best = progress.best_eval_loss
             if best is None or record["eval_loss"] < best:
                 progress.best_eval_loss, progress.bad_epochs = record["eval_loss"], 0
@@ -261,7 +260,7 @@ def train(train_data: Sequence[Encoded], eval_data: Sequence[Encoded], config: T
                         "epoch(s); keeping the best epoch")
                     stop = True
         progress.history.append(record)
-        say("epoch {epoch:.0f}: train loss {train_loss:.4f}".format(**record)
+        say("epoch {epoch:.2g}: train loss {train_loss:.4f}".format(**record)
             + (f", eval loss {record['eval_loss']:.4f}" if "eval_loss" in record else ""))
         progress.epoch, progress.updates_in_epoch = epoch + 1, 0
         progress.seconds = time.perf_counter() - started
@@ -274,6 +273,9 @@ def train(train_data: Sequence[Encoded], eval_data: Sequence[Encoded], config: T
     metrics = {"train_loss": last.get("train_loss", float("nan")),
                "updates": float(progress.updates), "epochs": float(len(progress.history)),
                "train_examples": float(len(train_data)), "eval_examples": float(len(eval_data)),
+               "train_pairs": float(sum(isinstance(i, Pair) for i in train_data)),
+               "examples_seen": float(progress.examples_seen),
+               "stopped_by_time_budget": float(out_of_time),
                "seconds": round(time.perf_counter() - started, 1),
                "processes": float(accelerator.num_processes), **(extra_metrics or {})}
     if progress.initial_eval_loss is not None:

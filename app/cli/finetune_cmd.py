@@ -47,8 +47,9 @@ def register(app: typer.Typer) -> None:
     """Add ``finetune`` and ``adapters`` to ``app``."""
     console, err = Console(), Console(stderr=True)
     ft = typer.Typer(cls=_TrainByDefault, no_args_is_help=True,
-                     help="Train a pack's LoRA adapter (`finetune DOMAIN --data FILE`) or make "
-                          "grounded training data (`finetune make-data DOMAIN`).")
+                     help="Train a pack's LoRA adapter (`finetune DOMAIN --data FILE`), make "
+                          "grounded training data (`finetune make-data DOMAIN`) or export "
+                          "rated answers (`finetune feedback-data DOMAIN`).")
     ad = typer.Typer(no_args_is_help=True, help="List, activate, roll back, delete adapters.")
     app.add_typer(ft, name="finetune")
     app.add_typer(ad, name="adapters")
@@ -57,9 +58,9 @@ def register(app: typer.Typer) -> None:
     def train_cmd(
         ctx: typer.Context,
         domain: DomainArg,
-        data: Annotated[Path | None, typer.Option(
-            "--data", help="Training JSONL (chat, instruction or grounded format); default: "
-            "the pack's bundled finetune/train.jsonl.")] = None,
+        data: Annotated[list[Path] | None, typer.Option(
+            "--data", help="Training JSONL (chat, instruction, grounded or preference format; "
+            "repeat to mix files); default: the pack's bundled finetune/train.jsonl.")] = None,
         eval_data: Annotated[Path | None, typer.Option(
             "--eval", help="Held-out JSONL for eval loss and early stopping; default: the "
             "pack's finetune/eval.jsonl when --data is not given.")] = None,
@@ -76,6 +77,11 @@ def register(app: typer.Typer) -> None:
         patience: Annotated[int | None, typer.Option(
             help="Epochs without a better eval loss before stopping (0: never).")] = None,
         max_steps: Annotated[int | None, typer.Option(help="Stop after N updates.")] = None,
+        time_budget: Annotated[str | None, typer.Option(
+            help="Stop cleanly after this long (30m, 90s, 1.5h), keeping the best weights "
+            "evaluated.")] = None,
+        dpo_beta: Annotated[float | None, typer.Option(
+            help="DPO temperature for preference pairs (default 0.1).")] = None,
         save_every: Annotated[int | None, typer.Option(help="Updates per checkpoint.")] = None,
         gradient_checkpointing: Annotated[bool | None, typer.Option(
             "--gradient-checkpointing/--no-gradient-checkpointing",
@@ -91,12 +97,16 @@ def register(app: typer.Typer) -> None:
                            ] = False,
     ) -> None:
         """Train a LoRA adapter for DOMAIN and save it (with metadata) in the registry."""
+        from finetune.config import parse_duration
+
         try:
             _train(runtime(ctx).resources, console, err, domain, data, eval_data, dict(
                 epochs=epochs, learning_rate=lr, r=rank, alpha=alpha,
                 target_modules=target_modules.split(",") if target_modules else None,
                 batch_size=batch_size, grad_accum=grad_accum, max_length=max_length,
                 seed=seed, patience=patience, max_steps=max_steps, save_every=save_every,
+                time_budget=parse_duration(time_budget) if time_budget else None,
+                dpo_beta=dpo_beta,
                 gradient_checkpointing=gradient_checkpointing, cpu=cpu or None),
                 name, resume, activate, as_json)
         except VeriragError as exc:
@@ -142,6 +152,41 @@ def register(app: typer.Typer) -> None:
                       f"{out / 'eval.jsonl'} ({len(held)})", highlight=False)
         console.print(f"train with: verirag finetune {domain} --data {out / 'train.jsonl'} "
                       f"--eval {out / 'eval.jsonl'}", highlight=False)
+
+    @ft.command("feedback-data")
+    def feedback_data_cmd(
+        ctx: typer.Context,
+        domain: DomainArg,
+        out: Annotated[Path, typer.Option(help="JSONL file to write.")
+                       ] = Path("finetune-data/feedback.jsonl"),
+    ) -> None:
+        """Export DOMAIN's rated answers: rated up to imitate, rated down to avoid (DPO)."""
+        from app.cli.users_cmd import cli_actor
+        from app.feedback import rated_turns
+        from finetune.feedback import feedback_data
+        from finetune.formats import write_rows
+
+        try:
+            rt = runtime(ctx)
+            pack = rt.resources.pack(domain)
+            rated = rated_turns(rt, domain, actor=cli_actor())
+            data = feedback_data(rated.turns, pack)
+            if not data.rows:
+                raise VeriragError(f"no usable rated answers in '{domain}' yet ("
+                                   f"{len(rated.turns)} rated turns with their passages); "
+                                   "rate answers in the chat with the thumbs first")
+            write_rows(data.rows, out)
+        except VeriragError as exc:
+            raise _fail(err, exc) from exc
+        console.print(f"{data.examples} answers rated up (supervised) and {data.pairs} rated "
+                      f"down (preference pairs) -> {out}", highlight=False)
+        left = dict(data.left_out)
+        if rated.sources_gone:
+            left["passages deleted since or no longer ready"] = rated.sources_gone
+        for reason, n in left.items():
+            console.print(f"  left out {n}: {reason}", highlight=False)
+        console.print(f"train with: verirag finetune {domain} --data {out} (add --data FILE "
+                      "to mix in grounded data from make-data)", highlight=False)
 
     @ad.command("list")
     def list_cmd(ctx: typer.Context, domain: DomainArg) -> None:
@@ -200,7 +245,8 @@ def register(app: typer.Typer) -> None:
         _registry_op(ctx, domain, lambda r: (r.delete(name, force=force), f"deleted {name}")[1])
 
 
-def _train(res: Resources, console: Console, err: Console, domain: str, data: Path | None,
+def _train(res: Resources, console: Console, err: Console, domain: str,
+           data: list[Path] | None,
            eval_data: Path | None, overrides: dict[str, Any], name: str | None, resume: bool,
            activate: bool, as_json: bool) -> None:
     from finetune.service import run_finetune
@@ -217,13 +263,19 @@ def _train(res: Resources, console: Console, err: Console, domain: str, data: Pa
                   title_justify="left")
     for row in result.history:
         ev = row.get("eval_loss")
-        table.add_row(f"{row['epoch']:.0f}", f"{row['train_loss']:.4f}",
+        table.add_row(f"{row['epoch']:.2g}", f"{row['train_loss']:.4f}",
                       f"{ev:.4f}" if ev is not None else "—")
     console.print(table)
     before = result.metrics.get("eval_loss_initial")
     if before is not None:
         console.print(f"eval loss {before:.4f} -> {result.metrics['eval_loss']:.4f} "
                       f"(best epoch kept)", highlight=False)
+    m = result.metrics
+    console.print(f"{m['updates']:.0f} updates, {m['examples_seen']:.0f} examples seen "
+                  f"({m['train_pairs']:.0f} of {m['train_examples']:.0f} distinct ones preference "
+                  f"pairs), {m['seconds']:.0f} s"
+                  + (" (stopped by --time-budget)" if m["stopped_by_time_budget"] else ""),
+                  highlight=False)
     console.print(f"saved {target}" + (" (active)" if activate else
                                        f"; serve it: verirag adapters activate {domain} {name}"),
                   highlight=False, soft_wrap=True)

@@ -83,6 +83,13 @@ class SessionStore:
             return list(s.scalars(select(TurnRow).where(TurnRow.session_id == session_id)
                                   .order_by(TurnRow.index)))
 
+    def rated_turns(self, pack: str) -> list[TurnRow]:
+        """Every turn of ``pack`` someone rated up or down, oldest first (training data)."""
+        with self.sessions() as s:
+            return list(s.scalars(select(TurnRow).join(ChatSessionRow)
+                                  .where(ChatSessionRow.pack == pack, TurnRow.feedback != 0)
+                                  .order_by(TurnRow.id)))
+
     def record_turn(self, session_id: str, state: DialogState, answer: Answer,
                     rewrite: Rewrite, *, model: str, adapter: str | None,
                     actor: str = "") -> int:

@@ -167,6 +167,7 @@ def test_bundled_training_data_is_valid_bilingual_and_teaches_refusal(
 def test_data_hash_tells_runs_apart(tmp_path: Path) -> None:
     a = write(tmp_path / "a.jsonl", [GROUNDED])
     b = write(tmp_path / "b.jsonl", [CHAT])
-    assert data_hash([a, None]) == data_hash([a, None])
-    assert data_hash([a, None]) != data_hash([b, None])
-    assert data_hash([a, b]) != data_hash([b, a]), "train and eval roles count"
+    assert data_hash([a]) == data_hash([a], None)
+    assert data_hash([a]) != data_hash([b])
+    assert data_hash([a], b) != data_hash([b], a), "train and eval roles count"
+    assert data_hash([a, b]) != data_hash([a], b)

@@ -25,7 +25,8 @@ from domains.pack import load_pack
 from finetune.config import TrainConfig
 from finetune.encode import Encoded, collate, encode_all
 from finetune.formats import load_examples
-from finetune.train import TrainResult, batch_loss, train
+from finetune.objective import batch_loss
+from finetune.train import TrainResult, train
 from tests.conftest import Cli
 from verirag.errors import AdapterMismatch, FinetuneError
 from verirag.settings import Settings, load_settings

@@ -32,9 +32,9 @@ any_action = tr("(any)")
 this_pack = c1.toggle(tr("This pack only"), value=False, key="audit-pack")
 actor = c2.text_input(tr("User"), key="audit-actor").strip() or None
 action = c3.selectbox(tr("Action"), ["(any)", "answer", "upload", "delete", "label", "reindex",
-                                 "feedback", "login", "login_failed", "login_throttled",
-                                 "logout", "role_grant", "role_revoke", "user_add",
-                                 "user_remove"], key="audit-action",
+                                 "feedback", "feedback_export", "login", "login_failed",
+                                 "login_throttled", "logout", "role_grant", "role_revoke",
+                                 "user_add", "user_remove"], key="audit-action",
                       format_func=lambda a: any_action if a == "(any)" else a)
 since_day = c4.date_input(tr("Since"), value=None, key="audit-since")
 text = st.text_input(tr("Contains"), key="audit-text",
