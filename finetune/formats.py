@@ -72,6 +72,7 @@ class GroundedExample:
     passages: tuple[GroundedPassage, ...]
     answer: str | None
     answerable: bool = True
+    origin: str = ""  # the document the question is about (make-data's split, traceability)
 
     @property
     def gold(self) -> tuple[int, ...]:
@@ -120,6 +121,8 @@ class GroundedExample:
             row["answer"] = self.answer
         else:
             row["answerable"] = False
+        if self.origin:
+            row["origin"] = self.origin
         return row
 
 

@@ -122,34 +122,43 @@ def register(app: typer.Typer) -> None:
                                ] = 2,
         unanswerable: Annotated[float, typer.Option(
             help="Share of passages that also yield an unanswerable example.")] = 0.2,
-        eval_share: Annotated[float, typer.Option(help="Share held out as eval.jsonl.")] = 0.1,
-        limit: Annotated[int | None, typer.Option(help="At most N examples.")] = None,
+        eval_share: Annotated[float, typer.Option(
+            help="Share held out as eval.jsonl, as whole documents.")] = 0.1,
+        per_passage: Annotated[int, typer.Option(
+            help="Questions per passage, of different kinds where it allows.")] = 3,
+        limit: Annotated[int | None, typer.Option(help="At most N training examples.")] = None,
         seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+        from_evalset: Annotated[Path | None, typer.Option(
+            help="Make them from this evaluation-format dataset (corpus.jsonl + "
+            "questions.jsonl) instead of the knowledge base.")] = None,
+        exclude: Annotated[list[Path] | None, typer.Option(
+            help="Evaluation sets never to train on (their questions and passages); a "
+            "NAME-mini beside --from-evalset NAME is excluded anyway. Repeatable.")] = None,
     ) -> None:
-        """Build grounded examples from DOMAIN's indexed documents (RAFT-style)."""
-        from finetune.make_data import chunks_from_kb, make_examples, split, write_jsonl
+        """Build grounded examples (RAFT-style) from DOMAIN's indexed documents, or from an
+        evaluation-format dataset."""
+        from finetune.make_data import write_jsonl
 
+        options = dict(distractors=distractors, unanswerable=unanswerable,
+                       eval_share=eval_share, seed=seed, limit=limit)
         try:
             res = runtime(ctx).resources
-            pack = res.pack(domain)
-            chunks = chunks_from_kb(res.kb(domain))
-            if not chunks:
-                raise VeriragError(f"the '{domain}' knowledge base is empty; run `verirag "
-                                   f"ingest {domain} PATH` or `verirag setup` first")
-            examples = make_examples(chunks, pack, distractors=distractors,
-                                     unanswerable=unanswerable, seed=seed, limit=limit)
-            if not examples:
-                raise VeriragError(f"'{domain}' has too little text (passages from at least "
-                                   "two documents are needed) to make examples")
-            train, held = split(examples, eval_share, seed)
+            if from_evalset is not None:
+                train, held, source = _from_evalset(console, from_evalset, exclude or [],
+                                                    options)
+            else:
+                train, held, source = _from_kb(res, domain, per_passage, options)
             write_jsonl(train, out / "train.jsonl")
             write_jsonl(held, out / "eval.jsonl")
         except VeriragError as exc:
             raise _fail(err, exc) from exc
+        examples = train + held
         refusals = sum(1 for e in examples if not e.answerable)
-        console.print(f"{len(examples)} examples from {len(chunks)} passages ({refusals} "
+        held_docs = len({e.origin for e in held})
+        console.print(f"{len(examples)} examples from {source} ({refusals} "
                       f"unanswerable): {out / 'train.jsonl'} ({len(train)}), "
-                      f"{out / 'eval.jsonl'} ({len(held)})", highlight=False)
+                      f"{out / 'eval.jsonl'} ({len(held)}, from {held_docs} held-out "
+                      "documents)", highlight=False)
         console.print(f"train with: verirag finetune {domain} --data {out / 'train.jsonl'} "
                       f"--eval {out / 'eval.jsonl'}", highlight=False)
 
@@ -243,6 +252,38 @@ def register(app: typer.Typer) -> None:
                    ) -> None:
         """Delete an adapter folder (not the active one unless --force)."""
         _registry_op(ctx, domain, lambda r: (r.delete(name, force=force), f"deleted {name}")[1])
+
+
+def _from_kb(res: Resources, domain: str, per_passage: int, options: dict[str, Any],
+             ) -> tuple[list[Any], list[Any], str]:
+    from finetune.make_data import chunks_from_kb, train_and_eval
+
+    pack = res.pack(domain)
+    chunks = chunks_from_kb(res.kb(domain))
+    if not chunks:
+        raise VeriragError(f"the '{domain}' knowledge base is empty; run `verirag "
+                           f"ingest {domain} PATH` or `verirag setup` first")
+    train, held = train_and_eval(chunks, pack, per_passage=per_passage, **options)
+    if not train:
+        raise VeriragError(f"'{domain}' has too little text (passages from at least "
+                           "two documents are needed) to make examples")
+    return train, held, f"{len(chunks)} passages"
+
+
+def _from_evalset(console: Console, folder: Path, exclude: list[Path],
+                  options: dict[str, Any]) -> tuple[list[Any], list[Any], str]:
+    from finetune.from_evalset import convert
+
+    made = convert(folder, exclude=exclude, **options)
+    for reason, n in made.left_out.items():
+        console.print(f"  left out {n} questions: {reason}", highlight=False)
+    if made.excluded:
+        console.print(f"  never used: the questions and passages of {', '.join(made.excluded)}",
+                      highlight=False)
+    if not made.train:
+        raise VeriragError(f"no question of {folder} could be made into an example (see what "
+                           "was left out above)")
+    return made.train, made.eval, f"{folder.name}"
 
 
 def _train(res: Resources, console: Console, err: Console, domain: str,

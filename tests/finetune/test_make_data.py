@@ -19,7 +19,8 @@ from finetune.make_data import (
     chunks_from_kb,
     make_examples,
     question_for,
-    split,
+    split_documents,
+    train_and_eval,
 )
 from tests.conftest import Cli
 
@@ -50,7 +51,8 @@ def test_examples_from_the_knowledge_base_are_valid_and_grounded(
     pack = fresh_runtime.resources.pack("medical")
     chunks = chunks_from_kb(fresh_runtime.resources.kb("medical"))
     assert {c.doc_name for c in chunks} == set(DOCS)
-    examples = make_examples(chunks, pack, distractors=2, unanswerable=1.0, seed=3)
+    examples = make_examples(chunks, pack, distractors=2, unanswerable=1.0, seed=3,
+                             per_passage=1)
     answerable = [e for e in examples if e.answerable]
     refusals = [e for e in examples if not e.answerable]
     assert len(answerable) == len(refusals) == len(chunks)
@@ -60,6 +62,7 @@ def test_examples_from_the_knowledge_base_are_valid_and_grounded(
         [gold] = ex.gold
         source = ex.passages[gold - 1]
         assert answer_sentences(by_text[source.text].text)[0].rstrip("。.")[:20] in ex.answer
+        assert ex.origin == source.source
         assert {p.source for p in ex.passages if p is not source}.isdisjoint({source.source})
         assert language(ex.question) == language(source.text)
     for ex in refusals:
@@ -85,8 +88,25 @@ def test_questions_follow_the_heading_and_language() -> None:
     zh = question_for(SourceChunk("fall-prevention-zh.md", "新入院患者应在入院后2小时内完成评估。",
                                   ("四、评估时机",)), rng)
     assert "评估时机" in zh and language(zh) == "zh"
-    train, held = split(list(range(10)), 0.2, seed=1)  # type: ignore[arg-type]
-    assert len(held) == 2 and sorted(train + held) == list(range(10))
+    train, held = split_documents({f"d{i}": 10 for i in range(10)}, 0.2, seed=1)
+    assert len(held) == 2 and not train & held and len(train | held) == 10
+    assert split_documents({"a": 5, "b": 1}, 0.9)[0], "never every document held out"
+
+
+def test_eval_documents_never_appear_in_training(fresh_runtime: Runtime,
+                                                 tmp_path: Path) -> None:
+    ingest(fresh_runtime, tmp_path)
+    pack = fresh_runtime.resources.pack("medical")
+    chunks = chunks_from_kb(fresh_runtime.resources.kb("medical"))
+    train, held = train_and_eval(chunks, pack, eval_share=0.3, seed=2, distractors=1,
+                                 unanswerable=0.5, per_passage=3)
+    eval_docs = {e.origin for e in held}
+    assert len(eval_docs) == 1 and train and held
+    assert not eval_docs & {p.source for e in train for p in e.passages}, "not even a distractor"
+    kinds = {e.question.split()[0] for e in train + held}
+    assert len(kinds) > 2, "several kinds of question per passage"
+    questions = [(e.question, e.passages) for e in train + held]
+    assert len(questions) == len(set(questions)), "no repeats"
 
 
 def test_make_data_cli_writes_loadable_files(fresh_runtime: Runtime, tmp_path: Path) -> None:
