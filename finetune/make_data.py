@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from domains.pack import Pack
-from finetune.formats import GroundedExample, GroundedPassage, language, write_rows
+from finetune.formats import CITATION, GroundedExample, GroundedPassage, language, write_rows
 from finetune.questions import Probe, heading_question, opening_sentences, probes, prose
 from knowledge.kb import KnowledgeBase
 
@@ -68,7 +68,10 @@ def answer_sentences(text: str, max_chars: int = 320) -> list[str]:
 
 
 def cite(sentence: str, n: int, lang: str) -> str:
-    """``sentence`` ending with its citation: ``... [2].`` / ``...[2]。``."""
+    """``sentence`` ending with its citation: ``... [2].`` / ``...[2]。``. Bracketed numbers the
+    sentence already holds (a paper's references, "[10]") are taken out first: in a reply they
+    would read as citations of passages that do not exist."""
+    sentence = re.sub(r"\s+([,.;:!?])", r"\1", re.sub(r"\s*" + CITATION.pattern, "", sentence))
     if lang == "zh":
         return sentence.rstrip("。！？.") + f"[{n}]。"
     end = sentence[-1] if sentence[-1] in ".!?" else "."

@@ -81,3 +81,11 @@ def test_table_cells_are_asked_by_row_and_column() -> None:
     (cell,) = table_probes("annual-report-2023.md", zh)
     assert (cell.question, cell.answer) == ("《annual report 2023》中不良贷款率（2023年）是多少？",
                                             ("不良贷款率（2023年）为1.36%。",))
+
+
+def test_a_papers_own_reference_numbers_never_reach_the_reply() -> None:
+    from finetune.make_data import cite
+
+    quoted = "Some viruses spread through aerosols [10] , and via fomites [11, 12] ."
+    assert cite(quoted, 2, "en") == "Some viruses spread through aerosols, and via fomites [2]."
+    assert cite("应在2小时内完成评估[3]。", 1, "zh") == "应在2小时内完成评估[1]。"
