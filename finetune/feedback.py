@@ -22,12 +22,20 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from domains.pack import Pack
-from finetune.formats import GroundedExample, GroundedPreference, cited_numbers, language
+from finetune.formats import (
+    GroundedExample,
+    GroundedPreference,
+    cited_numbers,
+    language,
+    write_rows,
+)
 from finetune.make_data import SourceChunk, grounded_passage
 from knowledge.store.repository import ChunkSource
+from verirag.errors import TrainingDataError
 
 
 class RatedTurnLike(Protocol):
@@ -40,6 +48,13 @@ class RatedTurnLike(Protocol):
     decision: str
     rating: int
     comment: str
+
+
+class RatedTurnsLike(Protocol):
+    """An export of rated turns (``app.feedback.RatedTurns``)."""
+
+    turns: Sequence[RatedTurnLike]
+    sources_gone: int
 
 
 @dataclass
@@ -109,3 +124,24 @@ def feedback_data(turns: Sequence[RatedTurnLike], pack: Pack) -> FeedbackData:
         else:
             out.pairs += 1
     return out
+
+
+def write_feedback(rated: RatedTurnsLike, pack: Pack, path: Path) -> FeedbackData:
+    """The training file of an export (see the module docstring), or a TrainingDataError
+    saying why there is nothing to train on yet."""
+    data = feedback_data(rated.turns, pack)
+    if rated.sources_gone:
+        data.left_out["passages deleted since or no longer ready"] = rated.sources_gone
+    if not data.rows:
+        raise TrainingDataError(f"no usable rated answers in '{pack.name}' yet "
+                                f"({len(rated.turns)} rated turns with their passages); rate "
+                                "answers in the chat with the thumbs first")
+    write_rows(data.rows, path)
+    return data
+
+
+def describe_feedback(data: FeedbackData) -> str:
+    """One line for a person: what went in and what was left out."""
+    left = "; ".join(f"left out {n}: {why}" for why, n in data.left_out.items())
+    return (f"{data.examples} answers rated up (supervised) and {data.pairs} rated down "
+            f"(preference pairs)" + (f" ({left})" if left else ""))

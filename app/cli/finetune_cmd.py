@@ -93,6 +93,9 @@ def register(app: typer.Typer) -> None:
             help="Continue the interrupted run named --name from its last checkpoint.")
         ] = False,
         activate: Annotated[bool, typer.Option(help="Serve the new adapter at once.")] = True,
+        gate: Annotated[bool, typer.Option(
+            help="Serve it only if it does no worse than the served adapter (or the base) on "
+            "the pack's eval questions; says why either way.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")
                            ] = False,
     ) -> None:
@@ -108,7 +111,7 @@ def register(app: typer.Typer) -> None:
                 time_budget=parse_duration(time_budget) if time_budget else None,
                 dpo_beta=dpo_beta,
                 gradient_checkpointing=gradient_checkpointing, cpu=cpu or None),
-                name, resume, activate, as_json)
+                name, resume, activate and not gate, as_json, gate)
         except VeriragError as exc:
             raise _fail(err, exc) from exc
 
@@ -172,30 +175,20 @@ def register(app: typer.Typer) -> None:
         """Export DOMAIN's rated answers: rated up to imitate, rated down to avoid (DPO)."""
         from app.cli.users_cmd import cli_actor
         from app.feedback import rated_turns
-        from finetune.feedback import feedback_data
-        from finetune.formats import write_rows
+        from finetune.feedback import write_feedback
 
         try:
             rt = runtime(ctx)
             pack = rt.resources.pack(domain)
-            rated = rated_turns(rt, domain, actor=cli_actor())
-            data = feedback_data(rated.turns, pack)
-            if not data.rows:
-                raise VeriragError(f"no usable rated answers in '{domain}' yet ("
-                                   f"{len(rated.turns)} rated turns with their passages); "
-                                   "rate answers in the chat with the thumbs first")
-            write_rows(data.rows, out)
+            data = write_feedback(rated_turns(rt, domain, actor=cli_actor()), pack, out)
         except VeriragError as exc:
             raise _fail(err, exc) from exc
         console.print(f"{data.examples} answers rated up (supervised) and {data.pairs} rated "
                       f"down (preference pairs) -> {out}", highlight=False)
-        left = dict(data.left_out)
-        if rated.sources_gone:
-            left["passages deleted since or no longer ready"] = rated.sources_gone
-        for reason, n in left.items():
+        for reason, n in data.left_out.items():
             console.print(f"  left out {n}: {reason}", highlight=False)
-        console.print(f"train with: verirag finetune {domain} --data {out} (add --data FILE "
-                      "to mix in grounded data from make-data)", highlight=False)
+        console.print(f"train with: verirag finetune {domain} --data {out} --gate (add --data "
+                      "FILE to mix in grounded data from make-data)", highlight=False)
 
     @ad.command("list")
     def list_cmd(ctx: typer.Context, domain: DomainArg) -> None:
@@ -289,7 +282,7 @@ def _from_evalset(console: Console, folder: Path, exclude: list[Path],
 def _train(res: Resources, console: Console, err: Console, domain: str,
            data: list[Path] | None,
            eval_data: Path | None, overrides: dict[str, Any], name: str | None, resume: bool,
-           activate: bool, as_json: bool) -> None:
+           activate: bool, as_json: bool, gate: bool = False) -> None:
     from finetune.service import run_finetune
     from finetune.train import describe
 
@@ -297,8 +290,17 @@ def _train(res: Resources, console: Console, err: Console, domain: str,
                        name=name, resume=resume, activate=activate,
                        log=lambda m: err.print(f"[dim]{m}[/dim]", highlight=False))
     result, name, target = run.result, run.name, run.adapter_dir
+    verdict = None
+    if gate:
+        from evals.gate import serve_if_no_worse
+
+        err.print("[dim]comparing it with what the pack serves on the pack's eval "
+                  "questions...[/dim]")
+        verdict = serve_if_no_worse(res, domain, name)
+        activate = verdict.activate
     if as_json:
-        console.print_json(json.dumps(describe(result)))
+        gated = {"served": verdict.activate, "reason": verdict.reason} if verdict else {}
+        console.print_json(json.dumps(describe(result) | gated))
         return
     table = Table("epoch", "train loss", "eval loss", title=f"adapter {name} ({domain})",
                   title_justify="left")
@@ -317,6 +319,8 @@ def _train(res: Resources, console: Console, err: Console, domain: str,
                   f"pairs), {m['seconds']:.0f} s"
                   + (" (stopped by --time-budget)" if m["stopped_by_time_budget"] else ""),
                   highlight=False)
+    if verdict is not None:
+        console.print(f"{name}: {verdict.reason}", highlight=False, soft_wrap=True)
     console.print(f"saved {target}" + (" (active)" if activate else
                                        f"; serve it: verirag adapters activate {domain} {name}"),
                   highlight=False, soft_wrap=True)

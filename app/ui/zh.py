@@ -220,6 +220,20 @@ ZH: dict[str, str] = {
     "Stop after N updates (0: all)": "N 次更新后停止（0：全部）",
     "Serve it when done": "训练完成后启用",
     "Start training": "开始训练",
+    "Learn from users' ratings": "从用户评分中学习",
+    "{up} answers rated up and {down} rated down so far. Training on them makes a new adapter "
+    "(answers rated up as examples, answers rated down as preference pairs against the "
+    "refusal), compares it with what is served on the pack's evaluation questions, and serves "
+    "it only if it does no worse.":
+        "目前已有 {up} 个回答被点赞、{down} 个被点踩。用它们训练会生成一个新适配器（点赞的回答作为"
+        "示例，点踩的回答与拒答组成偏好对），在本领域包的评测问题上与当前使用的版本比较，只有不更差"
+        "时才会启用。",
+    "Train on the ratings": "用评分训练",
+    "Training a {title} adapter on users' ratings": "正在用用户评分训练{title}适配器",
+    "Saved adapter {name} — it did no worse, so it is now served.":
+        "已保存适配器 {name}：表现不差于当前版本，现已启用。",
+    "Saved adapter {name} — not served, for the reason below.":
+        "已保存适配器 {name}：未启用，原因如下。",
     "Training a {title} adapter": "正在训练{title}适配器",
     "training loss per update ({n} so far)": "每次更新的训练损失（已有 {n} 次）",
     "Saved adapter {name} — now served.": "已保存适配器 {name}，并已启用。",

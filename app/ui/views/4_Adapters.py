@@ -129,3 +129,59 @@ else:
     job_panel(TRAIN_JOB, lambda job: st.success(
         tr("Saved adapter {name} — now served.", name=job.result) if activate else
         tr("Saved adapter {name}; serve it above when you are satisfied.", name=job.result)))
+
+st.subheader(tr("Learn from users' ratings"))
+FEEDBACK_JOB = f"feedback-{pack_name}"
+ok, rated = attempt(lambda: rt.sessions.rated_turns(pack_name))
+if ok:
+    up = sum(1 for r in rated if r.feedback > 0)
+    st.caption(tr("{up} answers rated up and {down} rated down so far. Training on them makes a "
+                  "new adapter (answers rated up as examples, answers rated down as preference "
+                  "pairs against the refusal), compares it with what is served on the pack's "
+                  "evaluation questions, and serves it only if it does no worse.",
+                  up=up, down=len(rated) - up))
+    feedback_busy = bool((j := job_slot(FEEDBACK_JOB)) and j.running)
+    fb_steps = st.number_input(tr("Stop after N updates (0: all)"), 0, 100_000, 0,
+                               key="fb-steps")
+    if st.button(tr("Train on the ratings"), icon=":material/thumbs_up_down:",
+                 disabled=feedback_busy or not rated, key="fb-start"):
+
+        def learn(job: Job) -> tuple[str, bool, str]:
+            from app.feedback import rated_turns
+            from evals.gate import serve_if_no_worse
+            from finetune.feedback import describe_feedback, write_feedback
+            from finetune.service import run_finetune
+
+            path = rt.resources.settings.finetune_runs_dir / pack_name / "ratings.jsonl"
+            data = write_feedback(rated_turns(rt, pack_name, actor=who.name, principal=who),
+                                  pack, path)
+            job.update(0, None, describe_feedback(data))
+            bundled_eval = pack.root / "finetune" / "eval.jsonl"
+            run = run_finetune(rt.resources, pack_name,
+                               data=[path, *([bundled] if bundled.is_file() else [])],
+                               eval_data=bundled_eval if bundled_eval.is_file() else None,
+                               overrides={"max_steps": int(fb_steps) or None},
+                               activate=False, progress_bar=False,
+                               log=lambda m: job.update(job.progress.done, None, m))
+            job.update(job.progress.done, None, "comparing it with what is served")
+            verdict = serve_if_no_worse(rt.resources, pack_name, run.name)
+            rt.audit.record(who.name, "finetune", pack_name, adapter=run.name, source="ratings",
+                            metrics=run.result.metrics, served=verdict.activate,
+                            reason=verdict.reason)
+            return run.name, verdict.activate, verdict.reason
+
+        start_job(FEEDBACK_JOB, "finetune",
+                  tr("Training a {title} adapter on users' ratings", title=title), learn)
+        st.rerun()
+
+    def verdict(job: Job) -> None:
+        name, served, reason = job.result
+        if served:
+            st.success(tr("Saved adapter {name} — it did no worse, so it is now served.",
+                          name=name), icon=":material/check:")
+        else:
+            st.warning(tr("Saved adapter {name} — not served, for the reason below.",
+                          name=name), icon=":material/block:")
+        st.caption(reason)
+
+    job_panel(FEEDBACK_JOB, verdict)
