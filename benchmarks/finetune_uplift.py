@@ -7,11 +7,15 @@ decoding):
 1. **held-out grounded** (``--heldout``, default the pack's ``finetune/eval.jsonl``): the
    numbered passages of each example, exactly as written. Scored on the raw model output:
    answer token F1 against the reference answer (citations stripped; answerable questions),
-   citation validity (every ``[n]`` names a passage and one of them is a passage the reference
-   cites), and the refusal decision (refuses exactly the unanswerable questions).
+   citation validity (the model itself wrote ``[n]`` markers and every one names a passage;
+   ``cites_gold``: one of them is a passage the reference cites), the refusal decision
+   (refuses exactly the unanswerable questions) and refusal precision / recall.
 2. **pack questions** (``--pack-eval``): the pack's own ``eval/questions.jsonl`` through the
    whole pipeline (retrieval, decision, citation check) via ``evals.run_eval`` with
-   ``--compare base,adapter:PACK``; both columns see the same retrieved passages.
+   ``--compare base,adapter:PACK``; both columns see the same retrieved passages. Reported:
+   correct / confidently wrong / refused shares, refusal precision and recall, and
+   ``fallback`` (share of generated drafts the citation check threw away: 1 - fallback
+   survived it).
 3. **PubMedQA-style labels** (``--pubmedqa FOLDER``): yes/no/maybe label accuracy, the same way.
 
 Usage::
@@ -40,6 +44,7 @@ from app.resources import Resources
 from domains.pack import Pack
 from evals.answerers import is_refusal
 from evals.metrics.answers import token_f1
+from evals.metrics.grounding import refusal_scores
 from evals.metrics.text import strip_citations
 from finetune.formats import cited_numbers, load_examples
 
@@ -53,12 +58,14 @@ def heldout(gen: Generator, pack: Pack, path: Path, adapter: str,
         f1s: list[float] = []
         valid = grounded = refusal_ok = answerable_n = 0
         rows = []
+        refusals: list[bool] = []
         started = time.perf_counter()
         for ex in examples:
             messages = ex.messages(pack)[:-1]
             raw = "".join(gen.stream(messages, params, adapter=name)).strip()
             refused = is_refusal(raw, pack.refusal_for(question_language(ex.question)))
             refusal_ok += int(refused != ex.answerable)
+            refusals.append(refused)
             cited = cited_numbers(raw)
             row: dict[str, Any] = {"question": ex.question, "output": raw, "refused": refused}
             if ex.answerable:
@@ -73,7 +80,9 @@ def heldout(gen: Generator, pack: Pack, path: Path, adapter: str,
                 row.update(f1=f1, citations_valid=ok, cites_gold=hit)
             rows.append(row)
         n = len(examples)
+        precision, recall = refusal_scores(refusals, [e.answerable for e in examples])
         out[label] = {
+            "refusal_precision": precision, "refusal_recall": recall,
             "examples": n, "answerable": answerable_n,
             "answer_f1": sum(f1s) / len(f1s) if f1s else None,
             "citation_valid": valid / answerable_n if answerable_n else None,
@@ -96,7 +105,8 @@ def pipeline(res: Resources, domain: str, dataset: str, adapter: str, limit: int
     report = done.report
     Console(width=120).print(summary_table(report))
     keep = ("questions", "f1", "em", "label_acc", "n_labels", "answered", "cited", "supported",
-            "n_citations", "refusal_precision", "refusal_recall", "fallback")
+            "n_citations", "refusal_precision", "refusal_recall", "fallback", "correct",
+            "confidently_wrong", "refused", "n_outcomes", "n_unanswerable")
     return {name: {k: s.get(k) for k in keep} for name, s in report.summary.items()}
 
 
