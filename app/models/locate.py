@@ -30,6 +30,11 @@ class ModelSource:
 def _package_dir(module: str, install_hint: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
+        # Once in a full test run a background thread got None for an installed package;
+        # a stale path-finder cache is the one cause a retry can rule out cheaply.
+        importlib.invalidate_caches()
+        spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
         raise ModelNotFound(f"the default model package '{module}' is not installed; "
                             f"run: {install_hint}")
     return Path(next(iter(spec.submodule_search_locations)))
