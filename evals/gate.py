@@ -12,7 +12,7 @@ data (users' ratings) and measured no worse.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.resources import Resources
@@ -66,7 +66,7 @@ def compare_adapters(res: Resources, domain: str, candidate: str, incumbent: str
                           on_step=on_step)
     summary = done.report.summary
     verdict = judge(summary[before], summary[after], before=before, after=after)
-    return Verdict(verdict.activate, verdict.reason, before, after, done.folder)
+    return replace(verdict, report=done.folder)
 
 
 def serve_if_no_worse(res: Resources, domain: str, candidate: str, *,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domains.pack import Pack
-from finetune.formats import Example, Message
+from finetune.formats import Example, GroundedExample, GroundedPreference, Message
 from verirag.errors import FinetuneError
 
 IGNORE = -100
@@ -111,46 +111,38 @@ def encode_messages(tokenizer: Any, messages: Sequence[Message], where: str = ""
     return Encoded(ids, labels, where)
 
 
-def _encode_pair(tokenizer: Any, example: Example, pack: Pack, max_length: int,
-                 stats: EncodeStats) -> Pair | None:
-    """Both replies within ``max_length``, dropping passages neither cites, as for grounded."""
-    pair, where = example.preference, example.where
-    chosen = encode_messages(tokenizer, example.messages, where)
-    rejected = encode_messages(tokenizer, example.rejected, where)
-    fits = max(len(chosen.input_ids), len(rejected.input_ids)) <= max_length
-    shortened = False
-    while not fits and pair is not None and pair.distractors():
-        pair = pair.without({pair.distractors()[-1]})
-        chosen = encode_messages(tokenizer, pair.chosen.messages(pack), where)
-        rejected = encode_messages(tokenizer, pair.rejected.messages(pack), where)
-        fits = max(len(chosen.input_ids), len(rejected.input_ids)) <= max_length
-        shortened = True
-    if not fits or not chosen.n_trained or not rejected.n_trained:
-        stats.skipped.append(where)
-        return None
-    stats.shortened += shortened
-    stats.encoded += 1
-    return Pair(chosen, rejected)
+def _fitted(tokenizer: Any, example: Example, pack: Pack, max_length: int,
+            stats: EncodeStats) -> list[Encoded]:
+    """The example's encoded replies (one, or a pair's two), grounded ones first dropping the
+    passages no reply cites, last first, until every encoding fits ``max_length``."""
+    where = example.where
+    source: GroundedExample | GroundedPreference | None = example.preference or example.grounded
+    encoded = [encode_messages(tokenizer, m, where)
+               for m in (example.messages, example.rejected) if m]
+
+    def too_long() -> bool:
+        return max(len(e.input_ids) for e in encoded) > max_length
+
+    while too_long() and source is not None and source.distractors():
+        source = source.without({source.distractors()[-1]})
+        replies = ((source.chosen, source.rejected) if isinstance(source, GroundedPreference)
+                   else (source,))
+        encoded = [encode_messages(tokenizer, r.messages(pack), where) for r in replies]
+        if not too_long():
+            stats.shortened += 1
+    return encoded
 
 
 def encode_example(tokenizer: Any, example: Example, pack: Pack, max_length: int,
                    stats: EncodeStats | None = None) -> Item | None:
     """Token ids and labels within ``max_length``, or None when the example cannot fit."""
     stats = stats if stats is not None else EncodeStats()
-    if example.kind == "preference":
-        return _encode_pair(tokenizer, example, pack, max_length, stats)
-    enc = encode_messages(tokenizer, example.messages, example.where)
-    grounded = example.grounded
-    while len(enc.input_ids) > max_length and grounded is not None and grounded.distractors():
-        grounded = grounded.without({grounded.distractors()[-1]})
-        enc = encode_messages(tokenizer, grounded.messages(pack), example.where)
-        if len(enc.input_ids) <= max_length:
-            stats.shortened += 1
-    if len(enc.input_ids) > max_length or enc.n_trained == 0:
+    encoded = _fitted(tokenizer, example, pack, max_length, stats)
+    if any(len(e.input_ids) > max_length or e.n_trained == 0 for e in encoded):
         stats.skipped.append(example.where)
         return None
     stats.encoded += 1
-    return enc
+    return Pair(*encoded) if example.kind == "preference" else encoded[0]
 
 
 def encode_all(tokenizer: Any, examples: Sequence[Example], pack: Pack, max_length: int,

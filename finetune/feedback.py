@@ -140,8 +140,13 @@ def write_feedback(rated: RatedTurnsLike, pack: Pack, path: Path) -> FeedbackDat
     return data
 
 
+def headline(data: FeedbackData) -> str:
+    """What went into the file."""
+    return (f"{data.examples} answers rated up (supervised) and {data.pairs} rated down "
+            "(preference pairs)")
+
+
 def describe_feedback(data: FeedbackData) -> str:
     """One line for a person: what went in and what was left out."""
     left = "; ".join(f"left out {n}: {why}" for why, n in data.left_out.items())
-    return (f"{data.examples} answers rated up (supervised) and {data.pairs} rated down "
-            f"(preference pairs)" + (f" ({left})" if left else ""))
+    return headline(data) + (f" ({left})" if left else "")

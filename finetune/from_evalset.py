@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,10 +116,8 @@ def convert(folder: Path, *, exclude: Sequence[Path] = (), distractors: int = 2,
             out.skip("the answer is not stated in its gold passage (computed, or a label)")
         else:
             usable.append((str(q["question"]), gold[0], found))
-    weights: dict[str, int] = {}
-    for _, gold_id, _ in usable:
-        weights[_doc(gold_id)] = weights.get(_doc(gold_id), 0) + 1
-    train_docs, _eval_docs = split_documents(weights, eval_share, seed)
+    train_docs, _eval_docs = split_documents(Counter(_doc(g) for _, g, _ in usable), eval_share,
+                                             seed)
     rng = random.Random(seed)
     pools = {True: [i for i in corpus if _doc(i) in train_docs], False: list(corpus)}
     for question, gold_id, (sentence, window) in usable:

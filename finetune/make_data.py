@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,10 +167,8 @@ def train_and_eval(chunks: Sequence[SourceChunk], pack: Pack, *, eval_share: flo
     """Examples for training and for eval from disjoint documents: training examples never
     show an eval document's passage (not even as a distractor); eval examples may show
     training passages as distractors."""
-    weights: dict[str, int] = {}
-    for c in chunks:
-        weights[c.doc_name] = weights.get(c.doc_name, 0) + 1
-    train_docs, eval_docs = split_documents(weights, eval_share, seed)
+    train_docs, eval_docs = split_documents(Counter(c.doc_name for c in chunks), eval_share,
+                                            seed)
     train = make_examples([c for c in chunks if c.doc_name in train_docs], pack, seed=seed,
                           **options)
     held = make_examples(chunks, pack, seed=seed + 1, only=eval_docs, **options)

@@ -233,8 +233,8 @@ def train(train_data: Sequence[Item], eval_data: Sequence[Item], config: TrainCo
                 checkpoint()
             if on_update is not None:
                 on_update(progress.updates, losses[-1])
-            out_of_time = bool(config.time_budget) and (
-                time.perf_counter() - started >= (config.time_budget or 0))
+            out_of_time = (config.time_budget is not None
+                           and time.perf_counter() - started >= config.time_budget)
             if done or out_of_time:
                 stop = True
                 break

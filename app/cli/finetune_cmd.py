@@ -175,7 +175,7 @@ def register(app: typer.Typer) -> None:
         """Export DOMAIN's rated answers: rated up to imitate, rated down to avoid (DPO)."""
         from app.cli.users_cmd import cli_actor
         from app.feedback import rated_turns
-        from finetune.feedback import write_feedback
+        from finetune.feedback import headline, write_feedback
 
         try:
             rt = runtime(ctx)
@@ -183,8 +183,7 @@ def register(app: typer.Typer) -> None:
             data = write_feedback(rated_turns(rt, domain, actor=cli_actor()), pack, out)
         except VeriragError as exc:
             raise _fail(err, exc) from exc
-        console.print(f"{data.examples} answers rated up (supervised) and {data.pairs} rated "
-                      f"down (preference pairs) -> {out}", highlight=False)
+        console.print(f"{headline(data)} -> {out}", highlight=False)
         for reason, n in data.left_out.items():
             console.print(f"  left out {n}: {reason}", highlight=False)
         console.print(f"train with: verirag finetune {domain} --data {out} --gate (add --data "
@@ -276,7 +275,7 @@ def _from_evalset(console: Console, folder: Path, exclude: list[Path],
     if not made.train:
         raise VeriragError(f"no question of {folder} could be made into an example (see what "
                            "was left out above)")
-    return made.train, made.eval, f"{folder.name}"
+    return made.train, made.eval, folder.name
 
 
 def _train(res: Resources, console: Console, err: Console, domain: str,
