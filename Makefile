@@ -3,7 +3,7 @@
 
 run:
 	bash scripts/setup.sh run
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv/bin/verirag serve
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv/bin/verirag serve --api-port 8000
 
 test:
 	bash scripts/test.sh

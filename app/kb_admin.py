@@ -95,19 +95,29 @@ def visible_documents(rt: Runtime, pack: str, principal: Principal | None
     return shown, len(docs) - len(shown)
 
 
+def _require_visible(rt: Runtime, pack: str, doc_id: int, action: str,
+                     principal: Principal | None) -> None:
+    """The role for ``action``, and a document the principal may see: an editor cannot delete
+    or relabel what they are not cleared to know exists."""
+    if principal is None:
+        return
+    principal.require(pack, action)
+    if doc_id not in {d.id for d in visible_documents(rt, pack, principal)[0]}:
+        raise AuthError(f"{principal.name} may not {action} document {doc_id} in '{pack}': it "
+                        "does not exist or carries an access label they are not cleared for")
+
+
 def delete_document(rt: Runtime, pack: str, doc_id: int, *, actor: str,
                     principal: Principal | None = None) -> str:
-    if principal is not None and doc_id not in {
-            d.id for d in visible_documents(rt, pack, principal)[0]}:
-        raise AuthError(f"{principal.name} may not delete document {doc_id} in '{pack}': it "
-                        "does not exist or carries an access label they are not cleared for")
+    _require_visible(rt, pack, doc_id, "delete", principal)
     name = rt.resources.kb(pack).delete_document(doc_id)
     rt.audit.record(actor, "delete", pack, doc_id=doc_id, name=name)
     return name
 
 
 def set_labels(rt: Runtime, pack: str, doc_id: int, labels: list[str], *,
-               actor: str) -> tuple[str, list[str]]:
+               actor: str, principal: Principal | None = None) -> tuple[str, list[str]]:
+    _require_visible(rt, pack, doc_id, "label", principal)
     name, before, after = rt.resources.kb(pack).set_labels(doc_id, labels)
     rt.audit.record(actor, "label", pack, doc_id=doc_id, name=name, before=before, after=after)
     return name, after
@@ -123,5 +133,7 @@ def rebuild(rt: Runtime, pack: str, *, actor: str,
 def search(rt: Runtime, pack: str, query: str, k: int,
            principal: Principal | None = None) -> RetrievalResult:
     """Top passages for ``query``; a signed-in user only ever sees what they are cleared for."""
+    if principal is not None:
+        principal.require(pack, "chat")
     filters = Filters(clearance=principal.clearance(pack)) if principal else Filters()
     return rt.resources.retriever(pack).search(query, k=k, filters=filters)

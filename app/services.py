@@ -13,9 +13,11 @@ from functools import cached_property
 from sqlalchemy import Engine
 
 from app.audit import AuditLog
+from app.auth.keys import KeyStore
 from app.auth.principal import Principal
 from app.auth.records import SCHEMA as AUTH_SCHEMA
 from app.auth.users import UserStore
+from app.dialog.cache import AnswerCache
 from app.dialog.manager import DialogManager
 from app.dialog.model_slots import GeneratorSlotExtractor
 from app.dialog.records import SCHEMA as DIALOG_SCHEMA
@@ -50,13 +52,19 @@ class Runtime:
                          lockout_minutes=settings.login_lockout_minutes)
 
     @cached_property
+    def keys(self) -> KeyStore:
+        return KeyStore(self.engine, self.audit, self.users)
+
+    @cached_property
     def sessions(self) -> SessionStore:
         return SessionStore(self.engine)
 
     def dialog(self, name: str, *, user: str | None = None, principal: Principal | None = None,
-               with_generator: bool = True) -> DialogManager:
+               with_generator: bool = True, cache: AnswerCache | None = None) -> DialogManager:
         """A dialog manager for one pack; with a ``principal`` it checks the chat role, searches
-        only documents the user is cleared for, and keeps the user to their own sessions."""
+        only documents the user is cleared for, and keeps the user to their own sessions.
+        With a ``cache``, a first question asked before of the same documents is answered
+        from it (the cache's key holds the clearance, so it never crosses one)."""
         clearance = None
         if principal is not None:
             principal.require(name, "chat")
@@ -64,4 +72,4 @@ class Runtime:
         answerer = self.resources.answerer(name, with_generator=with_generator)
         fallback = GeneratorSlotExtractor(answerer.generator) if answerer.generator else None
         return DialogManager(answerer, self.sessions, model_fallback=fallback, user=user,
-                             clearance=clearance)
+                             clearance=clearance, cache=cache)

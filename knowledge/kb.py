@@ -347,9 +347,13 @@ class KnowledgeBase:
         """Replace a document's access labels; returns its name, the old and the new labels.
 
         Takes effect on the next search (labels are read per query), no re-indexing needed.
+        The revision moves all the same: whatever was derived from the documents as they
+        were (a cached answer) must not outlive a change of who may read them.
         """
         clean = normalize_labels(labels)
-        name, before = self.repo.set_labels(doc_id, clean)
+        with self.writing():
+            name, before = self.repo.set_labels(doc_id, clean)
+            self.persist(self.repo.bump_revision())
         return name, before, clean
 
     def rebuild(self, progress: ProgressFn | None = None) -> int:

@@ -42,4 +42,24 @@ class GrantRow(AuthBase):
     user: Mapped[UserRow] = relationship(back_populates="grants")
 
 
+class ApiKeyRow(AuthBase):
+    """An API key: only its SHA-256 is kept (the key is random, 32 bytes: no salt or slow hash
+    is needed to make a stolen table useless, and every request can afford to check it)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)  # shown in lists, not secret
+    key_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          nullable=True)
+
+    user: Mapped[UserRow] = relationship()
+
+
 SCHEMA = Schema.beside(__file__, "auth", "alembic_version_auth", AuthBase.metadata)

@@ -20,9 +20,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app import kb_admin
+from app.cli.api_cmd import register as register_api
 from app.cli.context import CliContext, runtime
 from app.cli.eval_cmd import register as register_eval
 from app.cli.finetune_cmd import register as register_finetune
+from app.cli.keys_cmd import keys_app
 from app.cli.render import ingest_table, print_state, print_turn
 from app.cli.tune_cmd import register as register_tune
 from app.cli.users_cmd import cli_actor
@@ -178,8 +180,11 @@ def _setup(rt: Runtime) -> None:
 @app.command()
 def serve(ctx: typer.Context,
           port: Annotated[int, typer.Option(help="Port for the web app.")] = 8501,
-          headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True) -> None:
-    """Build the bundled knowledge bases if needed, then start the Streamlit app."""
+          headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True,
+          api_port: Annotated[int, typer.Option(
+              help="Also start the HTTP API (`verirag api`) on this port; 0: web app only.")
+                              ] = 0) -> None:
+    """Build the bundled knowledge bases if needed, then start the Streamlit app (and the API)."""
     rt = runtime(ctx)
     _setup(rt)
     secret_file = rt.resources.settings.admin_password_file
@@ -191,8 +196,20 @@ def serve(ctx: typer.Context,
     ui = Path(__file__).resolve().parents[1] / "ui" / "main.py"
     cmd = [sys.executable, "-m", "streamlit", "run", str(ui), "--server.port", str(port),
            "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
+    api = None
+    if api_port:
+        api = subprocess.Popen([sys.executable, "-m", "app.cli.main", "api", "--port",
+                                str(api_port)], env=os.environ.copy())
+        console.print(f"the API is starting on http://localhost:{api_port}/v1 (a key: "
+                      "`verirag users key add admin`)")
     console.print(f"verirag is running on http://localhost:{port}")
-    raise typer.Exit(subprocess.call(cmd, env=os.environ.copy()))
+    try:
+        code = subprocess.call(cmd, env=os.environ.copy())
+    finally:
+        if api is not None:
+            api.terminate()  # SIGTERM: answers in flight finish first
+            api.wait()
+    raise typer.Exit(code)
 
 
 @kb_app.command("list")
@@ -257,8 +274,9 @@ def kb_rebuild(ctx: typer.Context, domain: DomainArg) -> None:
 
 register_eval(app)
 register_finetune(app)
-register_users(app)
+register_users(app, keys_app)
 register_tune(app)
+register_api(app)
 
 
 def main(factory: Callable[[], Runtime] = Runtime) -> None:

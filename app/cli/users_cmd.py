@@ -167,6 +167,8 @@ def audit_verify(ctx: typer.Context) -> None:
                   "(keep it elsewhere to detect rows cut from the end)", highlight=False)
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, *subcommands: typer.Typer) -> None:
+    for sub in subcommands:
+        users_app.add_typer(sub, name=sub.info.name)
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")

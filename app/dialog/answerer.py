@@ -158,6 +158,7 @@ class Answerer:
         answer.timings.first_token_s = stream.first_token_s
         answer.timings.generation_s = stream.total_s
         answer.timings.tokens = stream.n_tokens
+        answer.timings.prompt_tokens = stream.n_prompt_tokens
         if _is_refusal(raw, refusal):
             self._refuse(answer, refusal)
             return

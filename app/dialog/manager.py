@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from app.dialog import conditions
 from app.dialog.answerer import Answerer, TokenFn, question_language
+from app.dialog.cache import AnswerCache, cache_key
 from app.dialog.intents import (
     clarifying_question,
     detect_intents,
@@ -48,7 +49,7 @@ from app.dialog.sessions import SessionNotFound, SessionStore
 from app.dialog.slots import ModelFallback, SlotUpdate, update_slots
 from app.dialog.smalltalk import record_small_talk, small_talk_reply
 from app.dialog.state import DialogState, Turn
-from app.dialog.types import Answer
+from app.dialog.types import Answer, Timings
 from domains.pack import SlotConfig
 from verirag.errors import VeriragError
 
@@ -65,6 +66,8 @@ class TurnResult:
     rewrite: Rewrite
     slots: SlotUpdate
     state: DialogState
+    cached: bool = False
+    """Answered from the cache (the same first question of the same documents)."""
 
 
 def clean_question(text: str) -> str:
@@ -81,8 +84,10 @@ def clean_question(text: str) -> str:
 class DialogManager:
     def __init__(self, answerer: Answerer, store: SessionStore, *,
                  model_fallback: ModelFallback | None = None, user: str | None = None,
-                 clearance: frozenset[str] | None = None) -> None:
+                 clearance: frozenset[str] | None = None,
+                 cache: AnswerCache | None = None) -> None:
         self.answerer = answerer
+        self.cache = cache
         self.clearance = clearance  # labels this user may read; None: unrestricted (local CLI)
         self.pack = answerer.pack
         self.store = store
@@ -91,6 +96,26 @@ class DialogManager:
 
     def start(self) -> str:
         return self.store.create(self.pack.name, self.user)
+
+    def replay(self, exchanges: list[tuple[str, str]]) -> str:
+        """A new session holding a conversation a client kept itself: each earlier question
+        updates the slots and the topic as if it had been asked here, with the answer the
+        client shows; nothing is searched or recorded as answered. Returns the session id.
+
+        What cannot be read back from text alone is not guessed: a clarifying question in
+        the client's history does not make the next message its answer.
+        """
+        session_id = self.start()
+        state = self.store.load(session_id)
+        for text, reply in exchanges:
+            question = clean_question(text)
+            change = update_slots(state, question, self.pack.slots)
+            rewrite = rewrite_query(question, state, self.pack, update=change)
+            state.add_turn(Turn(state.next_index, question, rewrite.query, "answer",
+                                reply.strip(), []))
+        state.awaiting = []
+        self.store.save_state(session_id, state)
+        return session_id
 
     def state(self, session_id: str) -> DialogState:
         if self.user is not None and self.store.owner(session_id) != self.user:
@@ -116,6 +141,33 @@ class DialogManager:
         fallback = self.model_fallback if state.awaiting else None
         change = update_slots(state, question, self.pack.slots, model_fallback=fallback)
         rewrite = rewrite_query(question, state, self.pack, update=change)
+        first = self.cache is not None and not (state.turns or state.awaiting)
+        key = self._cache_key(question, adapter) if first else None
+        cached = self.cache.get(key) if self.cache is not None and key else None
+        if cached is not None:
+            answer, awaiting = cached.answer, list(cached.awaiting)
+            answer.timings = Timings()  # this turn searched and generated nothing
+            answer.evidence["cached"] = 1.0
+            rewrite = replace(rewrite, reason=f"{cached.reason}; answered from the cache")
+        else:
+            answer, awaiting, rewrite = self._respond(question, lang, state, rewrite,
+                                                      on_token, adapter)
+            if self.cache is not None and key:
+                self.cache.put(key, answer, awaiting, rewrite.reason)
+        state.add_turn(Turn(state.next_index, question, rewrite.query, answer.decision,
+                            answer.text, [p.chunk_id for _, p in answer.cited_passages()]))
+        state.awaiting = awaiting
+        model = self.answerer.generator.model_id if self.answerer.generator else "extractive"
+        used_adapter = (adapter or self.answerer.adapter) if self.answerer.generator else None
+        turn_id = self.store.record_turn(session_id, state, answer, rewrite, model=model,
+                                         adapter=used_adapter, actor=self.user or "")
+        return TurnResult(session_id, turn_id, answer, rewrite, change, state,
+                          cached=cached is not None)
+
+    def _respond(self, question: str, lang: str, state: DialogState, rewrite: Rewrite,
+                 on_token: TokenFn | None, adapter: str | None,
+                 ) -> tuple[Answer, list[str], Rewrite]:
+        """Search, scope, clarify or answer: the answer, the slots it asks for, the rewrite."""
         intents = detect_intents(rewrite.query, self.pack)
         missing = missing_required(state, intents, self.pack)
         t0 = time.perf_counter()
@@ -146,14 +198,16 @@ class DialogManager:
                                                lang=lang, retrieval_s=retrieval_s)
             self._explain(answer, scoped, lost, notes, lang, on_token)
             awaiting = []
-        state.add_turn(Turn(state.next_index, question, rewrite.query, answer.decision,
-                            answer.text, [p.chunk_id for _, p in answer.cited_passages()]))
-        state.awaiting = awaiting
-        model = self.answerer.generator.model_id if self.answerer.generator else "extractive"
-        used_adapter = (adapter or self.answerer.adapter) if self.answerer.generator else None
-        turn_id = self.store.record_turn(session_id, state, answer, rewrite, model=model,
-                                         adapter=used_adapter, actor=self.user or "")
-        return TurnResult(session_id, turn_id, answer, rewrite, change, state)
+        return answer, awaiting, rewrite
+
+    def _cache_key(self, question: str, adapter: str | None) -> str:
+        generator = self.answerer.generator
+        return cache_key(
+            pack=self.pack.name, settings=repr((self.pack.retrieval, self.pack.generation)),
+            revision=self.answerer.retriever.kb.revision(),
+            model=generator.model_id if generator else "extractive",
+            adapter=(adapter or self.answerer.adapter) if generator else None,
+            clearance=self.clearance, question=question)
 
     def _dependence(self, missing: list[SlotConfig], scoped: ScopeOutcome,
                     documents: Documents, query: str, lang: str,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from knowledge.store.schema import JSON_TYPES, Schema, utcnow
 
-__all__ = ["SCHEMA", "AppBase", "AuditRow", "ChatSessionRow", "TurnRow", "utcnow"]
+__all__ = ["SCHEMA", "AppBase", "AuditRow", "ChatSessionRow", "ThreadRow", "TurnRow", "utcnow"]
 
 
 class AppBase(DeclarativeBase):
@@ -68,6 +68,18 @@ class TurnRow(AppBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     session: Mapped[ChatSessionRow] = relationship(back_populates="turns")
+
+
+class ThreadRow(AppBase):
+    """A conversation as a stateless client (the HTTP API) sends it back: the fingerprint of
+    its messages so far -> the stored session that holds its state (slots, awaited answer)."""
+
+    __tablename__ = "chat_threads"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditRow(AppBase):

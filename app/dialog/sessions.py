@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import sessionmaker
 
 from app.dialog.audit_chain import append as append_audit
-from app.dialog.records import ChatSessionRow, TurnRow, utcnow
+from app.dialog.records import ChatSessionRow, ThreadRow, TurnRow, utcnow
 from app.dialog.rewrite import Rewrite
 from app.dialog.state import DialogState
 from app.dialog.types import Answer
@@ -76,6 +76,22 @@ class SessionStore:
             if user is not None:
                 q = q.where(ChatSessionRow.user == user)
             return list(s.scalars(q))
+
+    def save_state(self, session_id: str, state: DialogState) -> None:
+        """Store a state built without answering (a conversation replayed from a client)."""
+        with self.sessions.begin() as s:
+            self._row(s, session_id).state = state.snapshot()
+
+    def session_for(self, fingerprint: str) -> str | None:
+        """The session a stateless client's conversation so far continues, if known."""
+        with self.sessions() as s:
+            row = s.get(ThreadRow, fingerprint)
+            return row.session_id if row is not None else None
+
+    def remember(self, fingerprint: str, session_id: str) -> None:
+        """Note that a conversation ending as ``fingerprint`` lives in ``session_id``."""
+        with self.sessions.begin() as s:
+            s.merge(ThreadRow(fingerprint=fingerprint, session_id=session_id))
 
     def turns(self, session_id: str) -> list[TurnRow]:
         with self.sessions() as s:

@@ -35,6 +35,7 @@ class Timings:
     first_token_s: float | None = None
     generation_s: float | None = None
     tokens: int = 0
+    prompt_tokens: int = 0
 
     @property
     def tokens_per_s(self) -> float | None:

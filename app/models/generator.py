@@ -42,6 +42,7 @@ class GenerationStream:
     first_token_s: float | None = None
     total_s: float | None = None
     n_tokens: int = 0
+    n_prompt_tokens: int = 0
 
     def __iter__(self) -> Iterator[str]:
         for piece in self.pieces:
@@ -279,7 +280,7 @@ class TransformersGenerator:
                     streamer.end()
 
         thread = threading.Thread(target=run, daemon=True)
-        stream = GenerationStream(iter(()))
+        stream = GenerationStream(iter(()), n_prompt_tokens=int(input_ids.shape[1]))
 
         def pieces() -> Iterator[str]:
             thread.start()

@@ -20,6 +20,7 @@ from app.auth.records import UserRow
 from app.cli.context import CliContext
 from app.cli.main import app
 from app.conversations import WITHHELD, load_turns
+from app.dialog.cache import AnswerCache
 from app.dialog.sessions import SessionNotFound
 from app.services import Runtime
 from knowledge.ingest import TextDoc
@@ -82,9 +83,14 @@ def test_relabelling_takes_effect_on_the_next_search(legal: Runtime) -> None:
     _, trainee = _people(legal)
     kb = legal.resources.kb("legal")
     doc = next(d for d in kb.documents() if d.name == "merger-project-falcon.md")
+    cache = AnswerCache()
+    manager = legal.dialog("legal", principal=trainee, cache=cache)
+    assert manager.turn(manager.start(), QUESTION).answer.decision == "refuse"
+    revision = kb.revision()
     kb.set_labels(doc.id, [])
-    manager = legal.dialog("legal", principal=trainee)
-    assert manager.turn(manager.start(), QUESTION).answer.decision == "answer"
+    assert kb.revision() > revision, "a relabel moves the revision: cached answers expire"
+    again = manager.turn(manager.start(), QUESTION)
+    assert again.answer.decision == "answer" and not again.cached
 
 
 def test_a_user_cannot_resume_another_users_conversation(legal: Runtime) -> None:

@@ -115,7 +115,7 @@ class LlamaCppGenerator:
                adapter: str | None = None, *, ignore_end: bool = False) -> GenerationStream:
         require_attached(self._paths, adapter, self.model_id)
         request = Request(self.prompt_tokens(messages), params, adapter, ignore_end=ignore_end)
-        stream = GenerationStream(iter(()))
+        stream = GenerationStream(iter(()), n_prompt_tokens=len(request.prompt))
 
         def pieces() -> Any:
             self.scheduler.submit(request)
