@@ -50,27 +50,53 @@ class Cached:
 
 
 class AnswerCache:
-    """Least-recently-used, bounded, entries expire after ``ttl_s``; safe across threads."""
+    """Least-recently-used, bounded, entries expire after ``ttl_s``; safe across threads.
 
-    def __init__(self, max_entries: int = 1024, ttl_s: float = 3600.0) -> None:
+    One answer per question at a time: a miss makes the caller the one who answers (it must
+    then ``put`` or ``abandon``), and whoever asks the same meanwhile waits for that answer
+    (up to ``wait_s``) instead of searching and generating it again — under load the same
+    question often arrives many times before its first answer is done.
+    """
+
+    def __init__(self, max_entries: int = 1024, ttl_s: float = 3600.0,
+                 wait_s: float = 300.0) -> None:
         self.max_entries = max_entries
         self.ttl_s = ttl_s
+        self.wait_s = wait_s
         self._entries: OrderedDict[str, tuple[float, Cached]] = OrderedDict()
+        self._answering: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
+    def _fresh(self, key: str) -> Cached | None:
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] > self.ttl_s:
+            self._entries.pop(key, None)
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
     def get(self, key: str) -> Cached | None:
+        """The cached answer (a copy), or None: then the caller answers and puts it."""
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or time.monotonic() - entry[0] > self.ttl_s:
-                self._entries.pop(key, None)
+            found = self._fresh(key)
+            answering = self._answering.get(key) if found is None else None
+            if found is None and answering is None:
+                self._answering[key] = threading.Event()
                 self.misses += 1
                 return None
-            self._entries.move_to_end(key)
+        if answering is not None:
+            answering.wait(self.wait_s)
+            with self._lock:
+                found = self._fresh(key)
+                if found is None:  # the first asker failed or gave up: answer it yourself
+                    self.misses += 1
+                    return None
+        with self._lock:
             self.hits += 1
-            cached = entry[1]
-        return Cached(copy.deepcopy(cached.answer), cached.awaiting, cached.reason)
+        assert found is not None
+        return Cached(copy.deepcopy(found.answer), found.awaiting, found.reason)
 
     def put(self, key: str, answer: Answer, awaiting: list[str], reason: str) -> None:
         entry = Cached(copy.deepcopy(answer), tuple(awaiting), reason)
@@ -79,6 +105,17 @@ class AnswerCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
+            self._release(key)
+
+    def abandon(self, key: str) -> None:
+        """The answer for ``key`` will not come (an error): let those waiting answer it."""
+        with self._lock:
+            self._release(key)
+
+    def _release(self, key: str) -> None:
+        event = self._answering.pop(key, None)
+        if event is not None:
+            event.set()
 
     def __len__(self) -> int:
         return len(self._entries)

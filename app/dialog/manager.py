@@ -150,8 +150,13 @@ class DialogManager:
             answer.evidence["cached"] = 1.0
             rewrite = replace(rewrite, reason=f"{cached.reason}; answered from the cache")
         else:
-            answer, awaiting, rewrite = self._respond(question, lang, state, rewrite,
-                                                      on_token, adapter)
+            try:
+                answer, awaiting, rewrite = self._respond(question, lang, state, rewrite,
+                                                          on_token, adapter)
+            except BaseException:
+                if self.cache is not None and key:
+                    self.cache.abandon(key)
+                raise
             if self.cache is not None and key:
                 self.cache.put(key, answer, awaiting, rewrite.reason)
         state.add_turn(Turn(state.next_index, question, rewrite.query, answer.decision,
