@@ -11,8 +11,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from openai import AuthenticationError, OpenAI
 from sqlalchemy import inspect, text
 
+from app.api.deps import ApiOptions
+from app.api.server import Background, create_app
 from app.auth.principal import Grant, Principal
 from app.auth.records import SCHEMA as AUTH_SCHEMA
 from app.dialog.records import SCHEMA as DIALOG_SCHEMA
@@ -21,6 +24,7 @@ from app.services import Runtime
 from knowledge.ingest import TextDoc
 from knowledge.store import make_engine
 from knowledge.store.migrate import current_revision, head_revision, upgrade
+from tests.api.conftest import wait_ready
 from verirag.settings import load_settings
 
 SCHEMAS = ("alembic_version", "alembic_version_dialog", "alembic_version_auth")
@@ -124,3 +128,32 @@ def test_login_throttle_counts_on_postgres(pg_url: str, tmp_path: Path, models: 
             rt.users.authenticate("lee", "guess guess")
     with pytest.raises(Exception, match="too many failed logins"):
         rt.users.authenticate("lee", password)
+
+
+def test_api_keys_and_continued_conversations_on_postgres(pg_url: str, tmp_path: Path,
+                                                         models: ModelRegistry) -> None:
+    """The API on PostgreSQL: a key checked per request, a client's history continuing its
+    stored session (the fingerprint row upserted), a revoked key refused."""
+    rt = _runtime(pg_url, tmp_path, models)
+    rt.resources.ingestor("legal").ingest_texts([TextDoc(
+        "retention.md", "# Retention\n\nClient files are kept for seven years after a matter "
+        "closes. Billing records are kept for ten years.")])
+    rt.users.add("kim", "kim password", actor="test")
+    rt.users.grant("kim", "legal", "viewer", actor="test")
+    key, _ = rt.keys.create("kim", actor="test")
+    with Background(create_app(rt, ApiOptions(workers=1, index_bundled=False))) as url:
+        wait_ready(url)
+        client = OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0)
+        question = "How long are client files kept after a matter closes?"
+        first = client.chat.completions.create(
+            model="legal", messages=[{"role": "user", "content": question}])
+        said = first.choices[0].message.content or ""
+        assert "seven years" in said
+        again = client.chat.completions.create(model="legal", messages=[
+            {"role": "user", "content": question}, {"role": "assistant", "content": said},
+            {"role": "user", "content": "How long are billing records kept?"}])
+        assert again.model_extra["verirag"]["session_id"] == \
+            first.model_extra["verirag"]["session_id"]
+        rt.keys.revoke(key, actor="test")
+        with pytest.raises(AuthenticationError):
+            client.models.list()

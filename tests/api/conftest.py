@@ -36,7 +36,7 @@ class Api:
         return httpx.Client(base_url=self.url, headers=headers, timeout=300)
 
 
-def _ready(url: str) -> None:
+def wait_ready(url: str) -> None:
     deadline = time.monotonic() + 600
     while httpx.get(f"{url}/readyz").status_code != 200:
         assert time.monotonic() < deadline, "the API never became ready"
@@ -46,7 +46,7 @@ def _ready(url: str) -> None:
 @pytest.fixture(scope="session")
 def api(runtime: Runtime) -> Iterator[Api]:
     with Background(create_app(runtime, ApiOptions(workers=2))) as url:
-        _ready(url)
+        wait_ready(url)
         yield Api(url, runtime)
 
 
@@ -54,5 +54,5 @@ def api(runtime: Runtime) -> Iterator[Api]:
 def fresh_api(fresh_runtime: Runtime) -> Iterator[Api]:
     with Background(create_app(fresh_runtime, ApiOptions(workers=2, index_bundled=False))
                     ) as url:
-        _ready(url)
+        wait_ready(url)
         yield Api(url, fresh_runtime)

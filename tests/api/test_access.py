@@ -10,7 +10,9 @@ import httpx
 import pytest
 from openai import AuthenticationError, NotFoundError, OpenAI, PermissionDeniedError
 
-from tests.api.conftest import Api
+from app.api.deps import ApiOptions
+from app.api.server import Background, create_app
+from tests.api.conftest import Api, wait_ready
 from tests.conftest import Cli
 
 QUESTION = {"model": "legal", "messages": [
@@ -131,3 +133,18 @@ def test_keys_are_shown_once_stored_hashed_listed_and_revoked(cli: Cli) -> None:
     assert "90d" in str(cli("users", "key", "add", "dana", "--expires", "soon").exception)
     actions = [e.action for e in rt.audit.search(actor=None)]
     assert actions.count("key_add") == 1 and "key_revoke" in actions
+
+
+def test_an_upload_sent_as_json_is_told_to_use_multipart(api: Api) -> None:
+    with api.client(api.key("api-editor", "legal", "editor")) as c:
+        response = c.post("/v1/packs/legal/documents", json={"files": ["contract.pdf"]})
+    assert "files" in _error(response, 400)
+
+
+def test_an_answer_over_the_time_limit_gets_504(api: Api) -> None:
+    key = api.key("api-reader", "legal", "viewer")
+    with Background(create_app(api.rt, ApiOptions(workers=1, answer_timeout_s=0.001))) as url:
+        wait_ready(url)
+        response = httpx.post(f"{url}/v1/chat/completions", json=QUESTION, timeout=60,
+                              headers={"Authorization": f"Bearer {key}"})
+    assert "took longer" in _error(response, 504)

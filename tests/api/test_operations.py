@@ -15,7 +15,7 @@ from app.models.adapters import base_fingerprint, save_adapter_metadata
 from app.models.generator import resolve_hf_dir
 from app.models.locate import default_generator
 from app.services import Runtime
-from tests.api.conftest import Api, _ready
+from tests.api.conftest import Api, wait_ready
 from verirag.settings import Settings
 
 HYGIENE = "When must staff perform hand hygiene?"
@@ -37,7 +37,7 @@ def test_stopping_finishes_the_answer_in_flight(api: Api) -> None:
     key = api.key("api-nurse", "medical", "viewer")
     server = Background(create_app(api.rt, ApiOptions(workers=1)))
     url = server.__enter__()
-    _ready(url)
+    wait_ready(url)
     got: dict[str, httpx.Response] = {}
 
     def ask() -> None:
