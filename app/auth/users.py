@@ -122,7 +122,9 @@ class UserStore:
 
     def bootstrap_admin(self, secret_file: Path, name: str = "admin") -> str | None:
         """On a database with no users, create ``name`` as admin of every pack with a random
-        password written to ``secret_file`` (owner-only); returns it, or None if users exist.
+        password written to ``secret_file`` (owner-only, the password alone on its line, so
+        the file's content pastes into the password field); returns it, or None if users
+        exist.
 
         So the README's one command opens an app someone can sign in to, without a password
         everyone knows; ``verirag users passwd admin`` replaces it.
@@ -135,7 +137,7 @@ class UserStore:
         secret_file.parent.mkdir(parents=True, exist_ok=True)
         secret_file.touch(mode=0o600, exist_ok=True)
         secret_file.chmod(0o600)
-        secret_file.write_text(f"{name}\n{password}\n", encoding="utf-8")
+        secret_file.write_text(password + "\n", encoding="utf-8")  # pasted as it is
         return password
 
     def is_empty(self) -> bool:

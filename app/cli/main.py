@@ -21,6 +21,7 @@ from rich.table import Table
 
 from app import kb_admin
 from app.cli.api_cmd import register as register_api
+from app.cli.children import run_children
 from app.cli.context import CliContext, runtime
 from app.cli.eval_cmd import register as register_eval
 from app.cli.finetune_cmd import register as register_finetune
@@ -195,21 +196,17 @@ def serve(ctx: typer.Context,
                       "change it with `verirag users passwd admin`")
     ui = Path(__file__).resolve().parents[1] / "ui" / "main.py"
     cmd = [sys.executable, "-m", "streamlit", "run", str(ui), "--server.port", str(port),
-           "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
-    api = None
+           "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false",
+           "--client.toolbarMode", "viewer"]
+    children = []
     if api_port:
-        api = subprocess.Popen([sys.executable, "-m", "app.cli.main", "api", "--port",
-                                str(api_port)], env=os.environ.copy())
+        children.append(subprocess.Popen([sys.executable, "-m", "app.cli.main", "api",
+                                          "--port", str(api_port)], env=os.environ.copy()))
         console.print(f"the API is starting on http://localhost:{api_port}/v1 (a key: "
                       "`verirag users key add admin`)")
     console.print(f"verirag is running on http://localhost:{port}")
-    try:
-        code = subprocess.call(cmd, env=os.environ.copy())
-    finally:
-        if api is not None:
-            api.terminate()  # SIGTERM: answers in flight finish first
-            api.wait()
-    raise typer.Exit(code)
+    children.append(subprocess.Popen(cmd, env=os.environ.copy()))
+    raise typer.Exit(run_children(children))
 
 
 @kb_app.command("list")

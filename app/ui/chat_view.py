@@ -47,9 +47,6 @@ def show_answer(view: TurnView) -> None:
         st.info(view.answer, icon=":material/help:")
     else:
         st.markdown(escape_md(view.answer))
-    if view.removed:
-        st.caption(tr("{n} sentence(s) removed: no passage supports them.",
-                      n=len(view.removed)))
 
 
 def show_citations(view: TurnView) -> None:
@@ -60,7 +57,8 @@ def show_citations(view: TurnView) -> None:
             st.caption(tr("document **{name}**", name=escape_md(c.doc_name))
                        + (f" · {escape_md(c.location)}" if c.location else "")
                        + " · " + tr("retrieval score {score}", score=f"{c.score:.3f}"))
-            st.text(c.text)
+            with st.container(border=True, key=f"passage-{view.turn_id}-{c.n}"):
+                st.markdown(escape_md(c.text))  # tables as tables, nothing live
             for sentence, evidence in c.supports:
                 st.caption(tr("Checked: “{sentence}” — supported by: “{evidence}”",
                               sentence=escape_md(sentence), evidence=escape_md(evidence)))
@@ -77,7 +75,8 @@ def show_details(view: TurnView) -> None:
                         mode=view.mode))
         st.text("\n".join(lines))
         if view.removed:
-            st.caption(tr("Removed by the check (reason: sentence):"))
+            st.caption(tr("{n} sentence(s) of the draft removed by the check, because no "
+                          "passage supports them (reason: sentence):", n=len(view.removed)))
             st.text("\n".join(view.removed))
         if view.draft:
             st.caption(tr("The model's unchecked draft — not part of the answer:"))
@@ -126,9 +125,7 @@ def show_turn(rt: Runtime, view: TurnView) -> None:
         st.text(view.question)
     with st.chat_message("assistant"):
         show_answer(view)
-        show_citations(view)
-        if view.disclaimer:
-            st.caption(view.disclaimer)
+        show_citations(view)  # the disclaimer is said once, under the page's title
         if view.decision != "social":  # a "you're welcome" was not searched or judged
             show_details(view)
             show_feedback(rt, view)

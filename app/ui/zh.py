@@ -57,13 +57,13 @@ ZH: dict[str, str] = {
     "Ask about your documents (English or 中文)": "就文档提问（中文或 English）",
     "Searching the documents…": "正在检索文档…",
     "Loading the model and searching the documents…": "正在加载模型并检索文档…",
-    "{n} sentence(s) removed: no passage supports them.": "已删除 {n} 句：没有段落支持。",
     "document **{name}**": "文档 **{name}**",
     "retrieval score {score}": "检索得分 {score}",
     "How this answer was made": "回答是如何得出的",
     "Checked: “{sentence}” — supported by: “{evidence}”":
         "已核对：“{sentence}”——依据原文：“{evidence}”",
-    "Removed by the check (reason: sentence):": "核对时删除的句子（原因：句子）：",
+    "{n} sentence(s) of the draft removed by the check, because no passage supports them "
+    "(reason: sentence):": "核对时从草稿中删除了 {n} 句，因为没有段落支持（原因：句子）：",
     "The model's unchecked draft — not part of the answer:": "模型未经核对的草稿（不属于回答）：",
     "searched for: {query}": "检索语句：{query}",
     "why: {reason}": "原因：{reason}",

@@ -75,7 +75,7 @@ def test_answer_has_expandable_citations_and_takes_feedback(chat: AppTest,
     cited = [e for e in chat.expander if e.label.startswith("[1] ")]
     assert cited and "document-retention-policy.md" in cited[0].label
     assert "retrieval score" in cited[0].caption[0].value
-    assert "matter closure date" in cited[0].text[0].value  # the passage, not only its name
+    assert "matter closure date" in cited[0].markdown[0].value  # the passage, not its name
     assert any("client files" in m.value for m in chat.sidebar.markdown)  # query searched for
 
     chat.feedback[0].set_value(0).run()  # thumbs down
@@ -104,7 +104,7 @@ def test_past_conversation_resumes_with_its_sources(chat: AppTest, runtime: Runt
     assert not later.exception
     assert later.chat_message[0].text[0].value == RETENTION_Q
     cited = [e for e in later.expander if e.label.startswith("[1] ")]
-    assert cited and "matter closure date" in cited[0].text[0].value
+    assert cited and "matter closure date" in cited[0].markdown[0].value
     later.button(key="new-conversation").click().run()
     assert not later.chat_message and not bugs(later)
 
@@ -173,3 +173,20 @@ def test_answers_keep_their_tables_and_emphasis() -> None:
     html = MarkdownIt("commonmark").enable("table").render(
         escape_md("**INR** targets:\n\n| indication | INR |\n| --- | --- |\n| AF | 2.5 |\n"))
     assert "<strong>INR</strong>" in html and "<table>" in html and "<td>2.5</td>" in html
+
+
+@pytest.mark.slow
+def test_the_disclaimer_is_said_once_however_many_answers(chat: AppTest) -> None:
+    chat.selectbox(key="pack").select("medical").run()
+    chat.chat_input[0].set_value("When must staff perform hand hygiene?").run()
+    chat.chat_input[0].set_value("How many days before a planned procedure should warfarin "
+                                 "be stopped?").run()
+    assert not chat.exception and len(chat.chat_message) == 4
+    assert [t.decision for t in chat.session_state["turns-medical"]] == ["answer", "answer"]
+    said = [c.value for c in chat.caption if "not a diagnosis" in c.value]
+    assert len(said) == 1, said
+    explained = [e for e in chat.expander if e.label == "How this answer was made"]
+    assert not [c.value for c in chat.caption if "sentence(s) removed:" in c.value], \
+        "no bare count of removals under the answer"
+    assert all("removed by the check" in c.value for e in explained for c in e.caption
+               if "sentence(s)" in c.value), "they are explained in the detail view"

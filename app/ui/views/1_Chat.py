@@ -93,10 +93,12 @@ if question := st.chat_input(tr("Ask about your documents (English or 中文)"))
             st.session_state[SESSION] = sid
             return from_result(manager.turn(sid, question, on_token=on_token))
 
-        with st.spinner(tr("Searching the documents…") if turns
-                        or pack.generation.mode != "generate"
-                        else tr("Loading the model and searching the documents…")):
-            ok, view = attempt(ask, placeholder)
+        # Where the answer will appear, so the first checked sentence replaces it and nothing
+        # is left spinning under a finished answer.
+        placeholder.caption(":material/hourglass_top: " + (
+            tr("Searching the documents…") if turns or pack.generation.mode != "generate"
+            else tr("Loading the model and searching the documents…")))
+        ok, view = attempt(ask, placeholder)
         if ok:
             turns.append(view)
             st.rerun()

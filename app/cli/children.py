@@ -1,0 +1,47 @@
+"""Running the web app (and the API) as child processes that stop when ``verirag serve`` does.
+
+A service manager stops a service with SIGTERM to its main process; Ctrl-C sends SIGINT to
+the whole group. Either way every child gets the signal (the API then finishes the answers in
+flight), ``serve`` waits for them and exits with the web app's status — no child is left
+holding its port. A child that exits on its own (a crash) stops the others too.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from types import FrameType
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _forward(children: list[subprocess.Popen[bytes]], signum: int) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+
+def run_children(children: list[subprocess.Popen[bytes]], poll_s: float = 0.2) -> int:
+    """Wait for the children, forwarding SIGTERM/SIGINT; the last child's exit status."""
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _: FrameType | None) -> None:
+        stopping.append(signum)
+        _forward(children, signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(poll_s)
+        if not stopping:  # one child ended by itself: stop the others as if asked to
+            _forward(children, signal.SIGTERM)
+        for child in children:
+            child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    code = children[-1].returncode
+    if code >= 0:
+        return code
+    return 0 if stopping else 128 - code  # killed by a signal: the shell's convention
