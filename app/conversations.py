@@ -42,6 +42,8 @@ class CitationView:
     supports: tuple[tuple[str, str], ...] = ()
     """(answer sentence, the passage sentence or row that supports it) for each sentence
     citing this passage."""
+    chunk_id: int = 0
+    """The stored passage (opens its page in the source viewer)."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def from_result(result: TurnResult) -> TurnView:
         answer=a.text,
         citations=[CitationView(n, p.doc_name, p.location, p.score, p.text,
                                 tuple((s.text, s.evidence) for s in a.sentences
-                                      if n in s.citations))
+                                      if n in s.citations), p.chunk_id)
                    for n, p in a.cited_passages()],
         draft=a.raw_output,
         removed=list(a.removed_sentences), disclaimer=a.disclaimer, query=result.rewrite.query,
@@ -128,7 +130,8 @@ def from_row(row: TurnRow, texts: dict[int, str | None], pack: Pack) -> TurnView
     citations = [CitationView(int(c["n"]), str(c["doc_name"]), str(c.get("location") or ""),
                               float(c.get("score") or 0.0),
                               _cited_text(texts, int(c["chunk_id"])),
-                              tuple((str(a), str(b)) for a, b in c.get("supports") or []))
+                              tuple((str(a), str(b)) for a, b in c.get("supports") or []),
+                              int(c["chunk_id"]))
                  for c in row.citations or []]
     disclaimer = (pack.disclaimer_for(text_language(row.question))
                   if pack.disclaimer_required and row.decision == "answer" else "")

@@ -25,6 +25,7 @@ from domains.overrides import apply_override, override_path
 from domains.pack import Pack, RetrievalConfig, list_pack_names, load_pack
 from knowledge.ingest import Ingestor, IngestReport
 from knowledge.kb import KnowledgeBase
+from knowledge.originals import OriginalStore
 from knowledge.retrieval import Retriever
 from knowledge.store import make_engine
 from verirag.settings import Settings, load_settings
@@ -62,9 +63,11 @@ class Resources:
             if name not in self._kbs:
                 pack = self.pack(name)
                 embedder = self.models.embedder(pack.models.embedder_path)
-                self._kbs[name] = KnowledgeBase.open(
+                kb = KnowledgeBase.open(
                     pack, self.engine, self.settings.index_dir, embedder,
                     flat_index_max=self.settings.flat_index_max, status=status)
+                kb.originals = OriginalStore(self.settings.originals_dir / name)
+                self._kbs[name] = kb
             return self._kbs[name]
 
     def ingestor(self, name: str) -> Ingestor:

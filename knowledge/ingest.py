@@ -131,6 +131,7 @@ class Ingestor:
                     on_file(i, len(files), result)
             if dirty:
                 self.kb.persist(self.kb.revision())
+                self.kb.prune_originals()  # the versions a new one replaced
         return report
 
     def ingest_texts(self, items: Iterable[TextDoc], *, tags: list[str] | None = None,
@@ -159,10 +160,14 @@ class Ingestor:
     def _one(self, path: Path, name: str, marks: _Marks, clearance: Clearance) -> FileResult:
         if not path.is_file():
             return FileResult(name, "rejected", "file not found")
-        return self._index(name, sha256_file(path), path.stat().st_size,
-                           lambda: load_document(path, max_bytes=self.max_bytes, name=name,
-                                                 ocr=self.ocr),
-                           marks, clearance)
+        sha = sha256_file(path)
+        result = self._index(name, sha, path.stat().st_size,
+                             lambda: load_document(path, max_bytes=self.max_bytes, name=name,
+                                                   ocr=self.ocr),
+                             marks, clearance)
+        if result.outcome in ("indexed", "replaced") and self.kb.originals is not None:
+            self.kb.originals.keep(path, sha, name)
+        return result
 
     @staticmethod
     def _hidden(labels: list[str] | None, clearance: Clearance) -> bool:

@@ -26,6 +26,7 @@ from knowledge.embedding import Embedder
 from knowledge.index.bm25 import BM25Index
 from knowledge.index.faiss_index import INDEX_FILE, META_FILE, FaissIndex
 from knowledge.locking import writer_lock
+from knowledge.originals import OriginalStore
 from knowledge.store import DocumentRow
 from knowledge.store.repository import KnowledgeRepository, NewDocument
 from knowledge.types import ChunkDraft
@@ -118,6 +119,9 @@ class KnowledgeBase:
         self._unloadable_bm25: str | None = None
         self._writers = 0
         self.kb_id = self.repo.ensure(embedder.model_id)
+        self.originals: OriginalStore | None = None
+        """Where the original files are kept (set by whoever opens it with a data directory;
+        None: originals are not kept, e.g. an evaluation corpus)."""
 
     # -- opening and repair ----------------------------------------------------------------
     @classmethod
@@ -340,7 +344,13 @@ class KnowledgeBase:
             name, ids, revision = self.repo.delete_document(doc_id)
             self.unindex_chunks(ids)
             self.persist(revision)
+            self.prune_originals()
             return name
+
+    def prune_originals(self) -> None:
+        """Keep only the original files of the documents that remain."""
+        if self.originals is not None:
+            self.originals.prune((d.sha256, d.name) for d in self.documents())
 
     def set_labels(self, doc_id: int, labels: Iterable[str]
                    ) -> tuple[str, list[str], list[str]]:

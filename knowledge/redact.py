@@ -155,7 +155,8 @@ def _detectors(cfg: RedactionConfig) -> list[_Detector]:
     return found
 
 
-def _redact(text: str, detectors: Iterable[_Detector]) -> tuple[str, Counter[str]]:
+def _taken(text: str, detectors: Iterable[_Detector]) -> list[tuple[int, int, _Detector]]:
+    """The spans of ``text`` to mask, earliest first; a span claimed first keeps its chars."""
     taken: list[tuple[int, int, _Detector]] = []
     for detector in detectors:
         for match in detector.pattern.finditer(text):
@@ -165,6 +166,19 @@ def _redact(text: str, detectors: Iterable[_Detector]) -> tuple[str, Counter[str
             if all(end <= s or start >= e for s, e, _ in taken):
                 taken.append((start, end, detector))
     taken.sort(key=lambda t: t[0])
+    return taken
+
+
+def redaction_spans(text: str, cfg: RedactionConfig) -> list[tuple[int, int]]:
+    """Where in ``text`` the pack would mask personal data (none when disabled): what a
+    rendered page of the original must black out, as the indexed text was masked."""
+    if not cfg.enabled:
+        return []
+    return [(start, end) for start, end, _ in _taken(text, _detectors(cfg))]
+
+
+def _redact(text: str, detectors: Iterable[_Detector]) -> tuple[str, Counter[str]]:
+    taken = _taken(text, detectors)
     parts: list[str] = []
     counts: Counter[str] = Counter()
     position = 0

@@ -121,6 +121,12 @@ class Settings(BaseModel):
         return self.home / "indexes"
 
     @property
+    def originals_dir(self) -> Path:
+        """The original files behind each pack's documents (``originals/PACK/``), kept so a
+        citation can show the page it comes from."""
+        return self.home / "originals"
+
+    @property
     def adapters_dir(self) -> Path:
         """Trained LoRA adapters, one registry folder per pack (``adapters/PACK/NAME``)."""
         return self.home / "adapters"

@@ -1,10 +1,15 @@
-"""API keys: created per user, shown once, stored hashed, revocable, optionally expiring.
+"""API keys and web sign-ins: created per user, shown once, stored hashed, revocable, expiring.
 
 A key is ``vr-<prefix>-<secret>``: the prefix finds the row (and names the key in lists and
 the audit log), the secret's SHA-256 is compared in constant time. Keys are 32 random bytes,
 so a plain hash is enough — guessing is hopeless, and a request must not pay a memory-hard
 password hash. A key acts as its user with that user's *current* roles: a role revoked or a
 user disabled takes effect on the next request.
+
+A web sign-in is the same kind of token (``kind="web"``), kept in the browser's cookie so a
+reload or a new tab stays signed in: it expires after ``session_minutes``, signing out
+revokes it, and a password change ends it (an API key survives a password change: a
+service's key is not the person's login).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class KeyInfo:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    kind: str = "api"
 
     @property
     def state(self) -> str:
@@ -80,8 +86,9 @@ class KeyStore:
         self.users = users
 
     def create(self, user: str, *, actor: str, label: str = "",
-               expires_in: timedelta | None = None) -> tuple[str, KeyInfo]:
-        """A new key for ``user``; the key itself is returned here and never again."""
+               expires_in: timedelta | None = None, kind: str = "api") -> tuple[str, KeyInfo]:
+        """A new key for ``user``; the key itself is returned here and never again. A web
+        sign-in is not audited here: its login row already is."""
         prefix = secrets.token_hex(4)
         secret = secrets.token_urlsafe(32)
         expires = datetime.now(UTC) + expires_in if expires_in else None
@@ -90,17 +97,20 @@ class KeyStore:
             if owner is None:
                 raise VeriragError(f"no user '{user}' (see `verirag users list`)")
             row = ApiKeyRow(user_id=owner.id, prefix=prefix, key_hash=_digest(secret),
-                            label=label.strip()[:128], expires_at=expires)
+                            label=label.strip()[:128], expires_at=expires, kind=kind,
+                            created_at=datetime.now(UTC))
             s.add(row)
             s.flush()
             info = _info(row, user)
-        self.audit.record(actor, "key_add", user=user, key=prefix, label=info.label,
-                          expires=expires.isoformat() if expires else None)
+        if kind == "api":
+            self.audit.record(actor, "key_add", user=user, key=prefix, label=info.label,
+                              expires=expires.isoformat() if expires else None)
         return f"vr-{prefix}-{secret}", info
 
-    def list(self, user: str | None = None) -> list[KeyInfo]:
+    def list(self, user: str | None = None, kind: str = "api") -> list[KeyInfo]:
         with self.sessions() as s:
-            q = select(ApiKeyRow, UserRow.name).join(UserRow).order_by(ApiKeyRow.id)
+            q = (select(ApiKeyRow, UserRow.name).join(UserRow).where(ApiKeyRow.kind == kind)
+                 .order_by(ApiKeyRow.id))
             if user is not None:
                 q = q.where(UserRow.name == user)
             return [_info(row, name) for row, name in s.execute(q)]
@@ -115,13 +125,16 @@ class KeyStore:
             if row.revoked_at is None:
                 row.revoked_at = datetime.now(UTC)
             info = _info(row, row.user.name)
-        self.audit.record(actor, "key_revoke", user=info.user, key=prefix)
+        if info.kind == "api":
+            self.audit.record(actor, "key_revoke", user=info.user, key=prefix)
         return info
 
-    def principal(self, key: str | None) -> Principal:
+    def principal(self, key: str | None, kind: str = "api") -> Principal:
         """The user a request's key acts as, with their current roles; KeyRejected otherwise.
 
-        The message never says whether a key exists, only what to do.
+        The message never says whether a key exists, only what to do. A web sign-in's
+        principal carries the moment it signed in (its expiry and a later password change
+        end it).
         """
         if not key:
             raise KeyRejected("no API key: send 'Authorization: Bearer vr-...' (create one "
@@ -136,7 +149,8 @@ class KeyStore:
                               .where(ApiKeyRow.prefix == prefix)).first()
         row, name = found if found is not None else (None, "")
         expected = row.key_hash if row is not None else _digest("no-such-key")
-        if not hmac.compare_digest(expected, _digest(secret)) or row is None:
+        if not hmac.compare_digest(expected, _digest(secret)) or row is None \
+                or row.kind != kind:
             raise KeyRejected("the API key is not valid; ask an admin for a new one")
         info = _info(row, name)
         if info.state != "active":
@@ -148,11 +162,13 @@ class KeyStore:
                 s.execute(update(ApiKeyRow).where(ApiKeyRow.id == row.id)
                           .values(last_used_at=now))
         try:
+            if kind == "web":
+                return self.users.principal(name, signed_in_at=_aware(row.created_at))
             return self.users.principal(name)
         except AuthError as exc:
             raise KeyRejected(str(exc)) from exc
 
 
 def _info(row: ApiKeyRow, user: str) -> KeyInfo:
-    return KeyInfo(row.id, row.prefix, user, row.label, row.created_at,
-                   row.expires_at, row.revoked_at, row.last_used_at)
+    return KeyInfo(row.id, row.prefix, user, row.label, _aware(row.created_at),
+                   row.expires_at, row.revoked_at, row.last_used_at, row.kind)

@@ -43,8 +43,9 @@ class GrantRow(AuthBase):
 
 
 class ApiKeyRow(AuthBase):
-    """An API key: only its SHA-256 is kept (the key is random, 32 bytes: no salt or slow hash
-    is needed to make a stolen table useless, and every request can afford to check it)."""
+    """An API key or a web sign-in token: only its SHA-256 is kept (the key is random, 32
+    bytes: no salt or slow hash is needed to make a stolen table useless, and every request
+    can afford to check it)."""
 
     __tablename__ = "api_keys"
 
@@ -53,6 +54,7 @@ class ApiKeyRow(AuthBase):
     prefix: Mapped[str] = mapped_column(String(16), unique=True)  # shown in lists, not secret
     key_hash: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(128), default="")
+    kind: Mapped[str] = mapped_column(String(8), default="api")  # "api", or "web": a sign-in
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -10,10 +10,23 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+WEB_APP = Path(__file__).resolve().parents[1] / "ui" / "main.py"
+
+
+def web_app_command(port: int, *, headless: bool = True,
+                    address: str | None = None) -> list[str]:
+    """The Streamlit command line of the web app: no usage statistics, and the toolbar in
+    viewer mode (no Deploy/Stop menu for the people using it)."""
+    return [sys.executable, "-m", "streamlit", "run", str(WEB_APP), "--server.port", str(port),
+            "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "viewer",
+            *(["--server.address", address] if address else [])]
 
 
 def _forward(children: list[subprocess.Popen[bytes]], signum: int) -> None:

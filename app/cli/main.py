@@ -21,7 +21,7 @@ from rich.table import Table
 
 from app import kb_admin
 from app.cli.api_cmd import register as register_api
-from app.cli.children import run_children
+from app.cli.children import run_children, web_app_command
 from app.cli.context import CliContext, runtime
 from app.cli.eval_cmd import register as register_eval
 from app.cli.finetune_cmd import register as register_finetune
@@ -194,10 +194,6 @@ def serve(ctx: typer.Context,
         console.print(f"first run: created user [bold]admin[/bold] with password "
                       f"[bold]{escape(password)}[/bold] (also in {escape(str(secret_file))}); "
                       "change it with `verirag users passwd admin`")
-    ui = Path(__file__).resolve().parents[1] / "ui" / "main.py"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ui), "--server.port", str(port),
-           "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false",
-           "--client.toolbarMode", "viewer"]
     children = []
     if api_port:
         children.append(subprocess.Popen([sys.executable, "-m", "app.cli.main", "api",
@@ -205,7 +201,8 @@ def serve(ctx: typer.Context,
         console.print(f"the API is starting on http://localhost:{api_port}/v1 (a key: "
                       "`verirag users key add admin`)")
     console.print(f"verirag is running on http://localhost:{port}")
-    children.append(subprocess.Popen(cmd, env=os.environ.copy()))
+    children.append(subprocess.Popen(web_app_command(port, headless=headless),
+                                     env=os.environ.copy()))
     raise typer.Exit(run_children(children))
 
 

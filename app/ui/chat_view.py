@@ -7,12 +7,15 @@ services, the same for a turn answered now and one resumed from the database.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import streamlit as st
 
-from app.conversations import SlotView, TurnView
+from app.conversations import GONE, WITHHELD, SlotView, TurnView
 from app.services import Runtime
+from app.sources import SourceView
 from app.ui.i18n import language, tr
+from app.ui.state import attempt
 from verirag.errors import VeriragError
 
 _TO_WIDGET = {1: 1, -1: 0}  # stored verdict -> st.feedback("thumbs") index (0 = down, 1 = up)
@@ -49,7 +52,32 @@ def show_answer(view: TurnView) -> None:
         st.markdown(escape_md(view.answer))
 
 
-def show_citations(view: TurnView) -> None:
+SourceOpener = Callable[[int], SourceView]
+
+
+def show_source(view: TurnView, n: int, chunk_id: int, opener: SourceOpener) -> None:
+    """The cited page (PDF) or the passage in its place in the document, on demand."""
+    if not st.toggle(tr("Show it in the document"), key=f"src-{view.turn_id}-{n}"):
+        return
+    ok, source = attempt(lambda: opener(chunk_id))
+    if not ok:
+        return
+    if source.page is not None:
+        st.image(source.page.png, width="stretch", caption=tr(
+            "{name}, page {page} of {pages} — the cited passage highlighted",
+            name=source.doc_name, page=source.page.page, pages=source.page.pages))
+    for text, cited in source.context:
+        with st.container(border=cited):
+            st.markdown(("**" + tr("Cited:") + "** " if cited else "") + escape_md(text))
+    if source.note:
+        st.caption(source.note)
+    if source.original is not None:
+        st.download_button(tr("Download the original file"), source.original.read_bytes(),
+                           file_name=source.doc_name, icon=":material/download:",
+                           key=f"dl-{view.turn_id}-{n}")
+
+
+def show_citations(view: TurnView, opener: SourceOpener | None = None) -> None:
     """Each [n] of the answer as an expander: document, page/heading, score, passage text."""
     for c in view.citations:
         label = f"[{c.n}] " + escape_md(c.doc_name + (f" — {c.location}" if c.location else ""))
@@ -62,6 +90,8 @@ def show_citations(view: TurnView) -> None:
             for sentence, evidence in c.supports:
                 st.caption(tr("Checked: “{sentence}” — supported by: “{evidence}”",
                               sentence=escape_md(sentence), evidence=escape_md(evidence)))
+            if opener is not None and c.chunk_id and c.text not in (GONE, WITHHELD):
+                show_source(view, c.n, c.chunk_id, opener)
 
 
 def show_details(view: TurnView) -> None:
@@ -120,12 +150,12 @@ def show_feedback(rt: Runtime, view: TurnView) -> None:
         st.caption(tr("Feedback saved with this answer — thank you."))
 
 
-def show_turn(rt: Runtime, view: TurnView) -> None:
+def show_turn(rt: Runtime, view: TurnView, opener: SourceOpener | None = None) -> None:
     with st.chat_message("user"):
         st.text(view.question)
     with st.chat_message("assistant"):
         show_answer(view)
-        show_citations(view)  # the disclaimer is said once, under the page's title
+        show_citations(view, opener)  # the disclaimer is said once, under the page's title
         if view.decision != "social":  # a "you're welcome" was not searched or judged
             show_details(view)
             show_feedback(rt, view)

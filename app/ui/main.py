@@ -17,9 +17,9 @@ import logging
 import streamlit as st
 
 from app.ui.i18n import language, language_picker, tr
-from app.ui.login import account_box, login_page, signed_in
+from app.ui.login import account_box, login_page, signed_in, write_cookie
 from app.ui.navigation import discover_pages
-from app.ui.state import PACK_KEY, runtime
+from app.ui.state import PACK_KEY, PACK_WIDGET, choose_pack, runtime
 from verirag.errors import VeriragError
 
 log = logging.getLogger("verirag.ui")
@@ -27,6 +27,7 @@ log = logging.getLogger("verirag.ui")
 st.set_page_config(page_title="verirag", page_icon=":material/menu_book:", layout="wide")
 rt = runtime()
 who = signed_in(rt)
+write_cookie(int(rt.resources.settings.session_minutes * 60))
 if who is None:
     st.navigation([st.Page(lambda: login_page(rt), title=tr("Sign in"),
                            icon=":material/login:", url_path="sign-in")]).run()
@@ -44,16 +45,18 @@ if not names:
 if st.session_state.get(PACK_KEY) not in names:
     wanted = st.query_params.get("pack")
     st.session_state[PACK_KEY] = wanted if wanted in names else names[0]
-page = st.navigation(discover_pages(who, st.session_state[PACK_KEY]))
+pack_name = st.session_state[PACK_KEY]
+page = st.navigation(discover_pages(who, pack_name))
 with st.sidebar:
     language_picker()
     lang = language()  # bound now: a format function may be called outside this run
-    st.selectbox(tr("Domain pack"), names, key=PACK_KEY,
+    st.session_state[PACK_WIDGET] = pack_name
+    st.selectbox(tr("Domain pack"), names, key=PACK_WIDGET, on_change=choose_pack,
                  format_func=lambda n: rt.resources.pack(n).title_for(lang),
                  help=tr("Every page works on this pack's knowledge base."))
-    st.caption(rt.resources.pack(st.session_state[PACK_KEY]).description_for(lang))
-    account_box(rt, who, st.session_state[PACK_KEY])
-st.query_params["pack"] = st.session_state[PACK_KEY]
+    st.caption(rt.resources.pack(pack_name).description_for(lang))
+    account_box(rt, who, pack_name)
+st.query_params["pack"] = pack_name
 
 try:
     page.run()

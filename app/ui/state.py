@@ -17,7 +17,8 @@ from app.services import Runtime
 from app.ui.i18n import tr
 from verirag.errors import VeriragError
 
-PACK_KEY = "pack"
+PACK_KEY = "current-pack"  # the one truth of the session's pack; no widget owns it
+PACK_WIDGET = "pack"  # the sidebar selector, drawn from PACK_KEY on every run
 _injected: list[Runtime] = []
 
 
@@ -64,6 +65,16 @@ def ensure_ready(rt: Runtime) -> None:
 def current_pack() -> str:
     """The pack chosen in the sidebar (set by the entry script before any page runs)."""
     return str(st.session_state[PACK_KEY])
+
+
+def choose_pack() -> None:
+    """The selector's change, made the session's pack before the next run draws anything.
+
+    The selector never holds the truth itself: a widget's state is dropped by a run it is not
+    drawn in (one cut short by a click on another page), after which the browser's stale
+    value would switch the pack silently. It is redrawn from ``PACK_KEY`` every run instead.
+    """
+    st.session_state[PACK_KEY] = st.session_state[PACK_WIDGET]
 
 
 def attempt(action: Callable[[], Any], where: Any = st) -> tuple[bool, Any]:

@@ -102,7 +102,15 @@ ZH: dict[str, str] = {
     "e.g. restricted": "例如：restricted",
     "Only users cleared for every label of a document can retrieve or see it.":
         "只有获准访问文档全部标记的用户才能检索或看到它。",
-    "Index {n} file(s)": "索引 {n} 个文件",
+    "Index {n} file(s) into {title}": "将 {n} 个文件索引到{title}",
+    "Show it in the document": "在文档中查看",
+    "{name}, page {page} of {pages} — the cited passage highlighted":
+        "{name}，第 {page} 页（共 {pages} 页），引用的段落已高亮",
+    "Cited:": "引用：",
+    "Download the original file": "下载原始文件",
+    "These files were chosen while {old} was selected. They will be indexed into {new}; remove "
+    "them, or switch back, if that is not what you want.":
+        "这些文件是在选择{old}时选取的，将被索引到{new}；如果这不是您想要的，请移除它们或切换回去。",
     "reading": "正在读取",
     "Indexing {n} file(s)": "正在索引 {n} 个文件",
     "indexed": "已索引",

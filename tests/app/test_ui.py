@@ -190,3 +190,19 @@ def test_the_disclaimer_is_said_once_however_many_answers(chat: AppTest) -> None
         "no bare count of removals under the answer"
     assert all("removed by the check" in c.value for e in explained for c in e.caption
                if "sentence(s)" in c.value), "they are explained in the detail view"
+
+
+def test_a_citation_opens_on_its_page_in_the_document(chat: AppTest) -> None:
+    chat.selectbox(key="pack").select("legal").run()
+    chat.chat_input[0].set_value("How long do confidentiality obligations survive under the "
+                                 "mutual NDA?").run()
+    (turn,) = chat.session_state["turns-legal"]
+    cited = next(c for c in turn.citations if c.doc_name == "mutual-nda-template.pdf")
+    chat.toggle(key=f"src-{turn.turn_id}-{cited.n}").set_value(True).run()
+    assert not chat.exception
+    opened = next(e for e in chat.expander if e.label.startswith(f"[{cited.n}] "))
+    shown = [type(e).__name__ for e in opened]
+    assert "Image" in shown, "the cited page, rendered"
+    assert "DownloadButton" in shown, "the signed-in admin may download the original"
+    image = next(e for e in opened if type(e).__name__ == "Image")
+    assert "the cited passage highlighted" in str(image.proto)

@@ -140,3 +140,17 @@ def test_an_editor_does_not_see_documents_beyond_their_clearance(fresh_runtime: 
         assert "merger-project-falcon.md" not in str(at.selectbox(key="delete-legal").options)
     finally:
         state.use_runtime(None)
+
+
+def test_changing_the_pack_keeps_the_picked_files_and_says_where_they_go(
+        docs_page: AppTest) -> None:
+    docs_page.file_uploader[0].set_value(
+        [("harbourview-lounge.md", ROOFTOP.encode(), "text/markdown")]).run()
+    assert "into Legal" in docs_page.button(key="index-files").label
+    docs_page.selectbox(key="pack").select("finance").run()
+    assert not docs_page.exception
+    assert docs_page.header[0].value == "Finance documents"
+    assert docs_page.selectbox(key="pack").value == "finance", "selector and page agree"
+    assert len(docs_page.file_uploader[0].value or []) == 1, "the picked file is still there"
+    assert "into Finance" in docs_page.button(key="index-files").label
+    assert "chosen while Legal was selected" in docs_page.warning[0].value

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from app.auth.principal import Grant, Principal
 from app.services import Runtime
 from app.ui import state
-from app.ui.login import PRINCIPAL_KEY
+from app.ui.login import PRINCIPAL_KEY, TOKEN_KEY
 from app.ui.navigation import visible_pages
 from tests.app.signin import PASSWORD, ensure_user
 
@@ -69,6 +69,22 @@ def test_sign_out_and_expiry_return_to_the_form(app_test: AppTest,
     assert "session expired" in at.info[0].value and not at.chat_input
     actions = [e.action for e in fresh_runtime.audit.search(actor="kim")]
     assert "logout" in actions
+
+
+def test_signing_in_keeps_a_revocable_sign_in_token_for_reloads(app_test: AppTest,
+                                                                fresh_runtime: Runtime) -> None:
+    """The form's sign-in leaves a web token (the browser keeps it as a cookie, so a reload
+    stays signed in: proven in the real browser, tests/e2e); signing out revokes it."""
+    ensure_user(fresh_runtime, "kim", "*", "admin")
+    at = _login(app_test.run(), "kim", PASSWORD)
+    assert at.chat_input
+    (token,) = fresh_runtime.keys.list("kim", kind="web")
+    assert token.state == "active" and token.expires_at is not None
+    assert at.session_state[TOKEN_KEY].startswith(f"vr-{token.prefix}-")
+    assert fresh_runtime.keys.principal(at.session_state[TOKEN_KEY], kind="web").name == "kim"
+    assert not fresh_runtime.keys.list("kim"), "not listed among API keys"
+    at = at.button(key="sign-out").click().run()
+    assert [k.state for k in fresh_runtime.keys.list("kim", kind="web")] == ["revoked"]
 
 
 def test_a_password_change_signs_the_browser_out(app_test: AppTest,

@@ -17,7 +17,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from app.cli.children import web_app_command
 from app.services import Runtime
 from evals.service import run_evaluation
 from verirag.settings import load_settings
@@ -33,7 +33,6 @@ from verirag.settings import load_settings
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
-MAIN = ROOT / "app" / "ui" / "main.py"
 CHROMIUM = Path(os.environ.get("VERIRAG_CHROMIUM", "/usr/bin/chromium"))
 DOC_NAME = "harbourview-lounge-rules.md"
 DOC = ("# Harbourview rooftop lounge rules\n\n"
@@ -97,10 +96,8 @@ def served(runtime: Runtime, tmp_path: Path) -> Iterator[tuple[str, Runtime]]:
            "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     log = tmp_path / "streamlit.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(MAIN), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        proc = subprocess.Popen(  # the command `verirag serve` runs
+            [*web_app_command(port, address="127.0.0.1"), "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -141,7 +138,9 @@ def test_upload_ask_cite_delete_in_a_real_browser(served: tuple[str, Runtime],
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                      args=["--no-sandbox", "--disable-dev-shm-usage"])
-        page = browser.new_page(viewport={"width": 1440, "height": 1800}, locale="en-US")
+        context = browser.new_context(viewport={"width": 1440, "height": 1800},
+                                      locale="en-US")
+        page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         expect.set_options(timeout=TIMEOUT_MS)
         try:
@@ -150,8 +149,18 @@ def test_upload_ask_cite_delete_in_a_real_browser(served: tuple[str, Runtime],
             page.get_by_label("User name").fill("clerk")
             page.get_by_label("Password", exact=True).fill(PASSWORD)
             snap(page, shots / "sign-in.png")
+            expect(page.get_by_text("Deploy", exact=True)).to_have_count(0)  # viewer toolbar
             page.get_by_role("button", name="Sign in").click()
             expect(page.get_by_role("heading", name="Legal assistant")).to_be_visible()
+
+            # a reload and a new tab stay signed in (the sign-in cookie), on the same pack
+            settle(page)
+            page.reload()
+            expect(page.get_by_role("heading", name="Legal assistant")).to_be_visible()
+            tab = context.new_page()
+            tab.goto(f"{url}/?pack=legal")
+            expect(tab.get_by_role("heading", name="Legal assistant")).to_be_visible()
+            tab.close()
             page.get_by_role("link", name="Documents").click()
             expect(page.get_by_role("heading", name="Legal documents")).to_be_visible()
 
@@ -159,7 +168,7 @@ def test_upload_ask_cite_delete_in_a_real_browser(served: tuple[str, Runtime],
             page.locator("input[type=file]").first.set_input_files(
                 files=[{"name": DOC_NAME, "mimeType": "text/markdown",
                         "buffer": DOC.encode("utf-8")}])
-            page.get_by_role("button", name="Index 1 file(s)").click()
+            page.get_by_role("button", name="Index 1 file(s) into Legal").click()
             expect(page.get_by_text("1 indexed (0 new versions)")).to_be_visible()
             assert [d.name for d in rt.resources.kb("legal").documents() if d.name == DOC_NAME]
             page.get_by_label("Query").fill("港景屋顶休息室押金")
@@ -179,6 +188,9 @@ def test_upload_ask_cite_delete_in_a_real_browser(served: tuple[str, Runtime],
             citation.click()
             expect(page.get_by_test_id("stExpanderDetails").first).to_contain_text("12 days")
             snap(page, shots / "chat.png")
+            page.get_by_text("Show it in the document").first.click()
+            expect(page.get_by_text("Cited:").first).to_be_visible()
+            snap(page, shots / "source.png")
 
             # evaluation: the report written beforehand, with its table and plots
             page.get_by_role("link", name="Evaluation").click()
@@ -196,6 +208,14 @@ def test_upload_ask_cite_delete_in_a_real_browser(served: tuple[str, Runtime],
             page.get_by_role("button", name="Yes, delete").click()
             expect(page.get_by_text(f"Deleted {DOC_NAME}")).to_be_visible()
             snap(page, shots / "documents-after-delete.png")
+
+            # signing out ends the sign-in everywhere: a reload asks to sign in again
+            page.get_by_role("button", name="Sign out").click()
+            expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+            settle(page)
+            page.reload()
+            expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+            assert [k.state for k in rt.keys.list("clerk", kind="web")] == ["revoked"]
         except Exception:
             page.screenshot(path=shots / "failure.png", full_page=True)
             raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.conversations import TurnView, from_result, load_turns, session_choices, slot_views
+from app.sources import open_source
 from app.ui.chat_view import escape_md, show_state_panel, show_turn
 from app.ui.i18n import language, tr
 from app.ui.login import current_user
@@ -73,7 +74,7 @@ if not turns:
     st.caption(tr("Answers come only from this pack's documents; every sentence cites its "
                   "source [n]. Ask in English or 中文."))
 for view in turns:
-    show_turn(rt, view)
+    show_turn(rt, view, lambda chunk_id: open_source(rt, pack_name, chunk_id, who))
 
 if question := st.chat_input(tr("Ask about your documents (English or 中文)")):
     with st.chat_message("user"):

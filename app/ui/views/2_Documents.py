@@ -33,6 +33,8 @@ OUTCOME = {"indexed": tr("indexed"), "replaced": tr("indexed (new version replac
 UPLOAD_JOB = f"ingest-{pack_name}"
 REBUILD_JOB = f"rebuild-{pack_name}"
 CONFIRM = f"confirm-delete-{pack_name}"
+UPLOAD_ROUND = "upload-round"
+PICKED_FOR = "upload-picked-for"  # the pack that was selected when the files were picked
 
 st.header(tr("{title} documents", title=title))
 stats = kb.stats()
@@ -55,7 +57,9 @@ def show_ingest_result(job: Job) -> None:
 
 
 st.subheader(tr("Upload"))
-upload_key = f"uploads-{pack_name}-{st.session_state.get(f'upload-round-{pack_name}', 0)}"
+# One uploader whatever the pack: files picked before the pack is changed stay picked (and
+# are said to be going to the new pack) rather than vanishing with another pack's uploader.
+upload_key = f"uploads-{st.session_state.get(UPLOAD_ROUND, 0)}"
 files = st.file_uploader(
     tr("Files to index"), accept_multiple_files=True, key=upload_key,
     type=[s.lstrip(".") for s in supported_suffixes()],
@@ -68,8 +72,17 @@ labels_text = st.text_input(
     tr("Access labels (optional, comma-separated)"), key=f"labels-{pack_name}",
     placeholder=tr("e.g. restricted"),
     help=tr("Only users cleared for every label of a document can retrieve or see it."))
+picked_for = st.session_state.setdefault(PICKED_FOR, pack_name) if files else None
+if not files:
+    st.session_state.pop(PICKED_FOR, None)
+elif picked_for != pack_name:
+    st.warning(tr("These files were chosen while {old} was selected. They will be indexed "
+                  "into {new}; remove them, or switch back, if that is not what you want.",
+                  old=rt.resources.pack(picked_for).title_for(language()), new=title),
+               icon=":material/swap_horiz:")
 busy = bool((j := job_slot(UPLOAD_JOB)) and j.running)
-if st.button(tr("Index {n} file(s)", n=len(files or [])), type="primary",
+if st.button(tr("Index {n} file(s) into {title}", n=len(files or []), title=title),
+             type="primary",
              icon=":material/upload:",
              disabled=not files or busy, key="index-files"):
     payload = [(f.name, f.getvalue()) for f in files or []]
@@ -88,8 +101,8 @@ if st.button(tr("Index {n} file(s)", n=len(files or [])), type="primary",
                                        labels=labels, on_file=on_file, principal=who)
 
     start_job(UPLOAD_JOB, "ingest", tr("Indexing {n} file(s)", n=len(payload)), ingest)
-    st.session_state[f"upload-round-{pack_name}"] = (
-        st.session_state.get(f"upload-round-{pack_name}", 0) + 1)
+    st.session_state[UPLOAD_ROUND] = st.session_state.get(UPLOAD_ROUND, 0) + 1
+    st.session_state.pop(PICKED_FOR, None)
     st.rerun()
 job_panel(UPLOAD_JOB, show_ingest_result)
 

@@ -1,4 +1,4 @@
-"""api keys
+"""api keys and web sign-in tokens
 
 Revision ID: u0002
 Revises: u0001
@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('prefix', sa.String(length=16), nullable=False),
     sa.Column('key_hash', sa.String(length=64), nullable=False),
     sa.Column('label', sa.String(length=128), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
