@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from app.audit import AuditLog
 from app.auth.principal import Principal
 from app.dialog.manager import TurnResult
 from app.dialog.records import ChatSessionRow, TurnRow
@@ -185,8 +186,34 @@ def slot_views(state: DialogState, pack: Pack) -> list[SlotView]:
 
 
 def session_choices(store: SessionStore, pack: str, user: str | None = None,
-                    limit: int = 30) -> list[SessionChoice]:
+                    limit: int = 30, search: str = "") -> list[SessionChoice]:
     """Past conversations with this pack that have at least one turn, newest first; with a
-    ``user``, only that user's."""
-    rows: list[ChatSessionRow] = store.list(pack=pack, user=user, limit=limit)
+    ``user``, only that user's; with ``search``, those whose title or a question holds it."""
+    rows: list[ChatSessionRow] = store.list(pack=pack, user=user, limit=limit, search=search)
     return [SessionChoice(r.id, r.title, r.updated_at) for r in rows if r.title]
+
+
+def _own(store: SessionStore, session_id: str, principal: Principal) -> None:
+    if store.owner(session_id) != principal.name:
+        raise AuthError(f"conversation {session_id} is not {principal.name}'s")
+
+
+def rename_conversation(store: SessionStore, audit: AuditLog, session_id: str, title: str,
+                        principal: Principal) -> str:
+    """Give one's own conversation a title of one's choosing (the first question is the
+    default)."""
+    _own(store, session_id, principal)
+    title = store.rename(session_id, title)
+    audit.record(principal.name, "conversation_rename", store.pack_of(session_id),
+                 session=session_id, title=title)
+    return title
+
+
+def delete_conversation(store: SessionStore, audit: AuditLog, session_id: str,
+                        principal: Principal) -> str:
+    """Delete one's own conversation; what was answered stays in the audit log."""
+    _own(store, session_id, principal)
+    pack = store.pack_of(session_id)
+    title = store.delete(session_id)
+    audit.record(principal.name, "conversation_delete", pack, session=session_id, title=title)
+    return title

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import sessionmaker
 
 from app.dialog.audit_chain import append as append_audit
@@ -68,14 +68,36 @@ class SessionStore:
             return self._row(s, session_id).pack
 
     def list(self, pack: str | None = None, user: str | None = None,
-             limit: int = 50) -> list[ChatSessionRow]:
+             limit: int = 50, search: str = "") -> list[ChatSessionRow]:
+        """Newest first; ``search`` keeps those whose title or any question contains it."""
         with self.sessions() as s:
             q = select(ChatSessionRow).order_by(ChatSessionRow.updated_at.desc()).limit(limit)
             if pack:
                 q = q.where(ChatSessionRow.pack == pack)
             if user is not None:
                 q = q.where(ChatSessionRow.user == user)
+            if search.strip():
+                pattern = f"%{search.strip()}%"
+                asked = select(TurnRow.session_id).where(TurnRow.question.ilike(pattern))
+                q = q.where(ChatSessionRow.title.ilike(pattern) | ChatSessionRow.id.in_(asked))
             return list(s.scalars(q))
+
+    def rename(self, session_id: str, title: str) -> str:
+        title = " ".join(title.split())[:200]
+        if not title:
+            raise VeriragError("the title is empty; type a few words that name the conversation")
+        with self.sessions.begin() as s:
+            self._row(s, session_id).title = title
+        return title
+
+    def delete(self, session_id: str) -> str:
+        """Remove a conversation and its turns; its audit rows stay (the log is append-only)."""
+        with self.sessions.begin() as s:
+            row = self._row(s, session_id)
+            title = row.title
+            s.execute(delete(ThreadRow).where(ThreadRow.session_id == session_id))
+            s.delete(row)
+        return title
 
     def save_state(self, session_id: str, state: DialogState) -> None:
         """Store a state built without answering (a conversation replayed from a client)."""
@@ -83,10 +105,13 @@ class SessionStore:
             self._row(s, session_id).state = state.snapshot()
 
     def session_for(self, fingerprint: str) -> str | None:
-        """The session a stateless client's conversation so far continues, if known."""
+        """The session a stateless client's conversation so far continues, if it still
+        exists."""
         with self.sessions() as s:
             row = s.get(ThreadRow, fingerprint)
-            return row.session_id if row is not None else None
+            if row is None or s.get(ChatSessionRow, row.session_id) is None:
+                return None
+            return row.session_id
 
     def remember(self, fingerprint: str, session_id: str) -> None:
         """Note that a conversation ending as ``fingerprint`` lives in ``session_id``."""
@@ -143,18 +168,20 @@ class SessionStore:
         """Store a reader's verdict on a turn (latest wins) and audit it.
 
         The turn keeps the current verdict for reporting; the audit row keeps every change,
-        so a thumbs-down later turned up is still on record.
+        so a thumbs-down later turned up is still on record. The same verdict and comment
+        sent again (a page redrawn, a pack switched) change nothing and record nothing.
         """
         if value not in (-1, 0, 1):
             raise VeriragError("feedback is -1 (thumbs down), 0 (none) or 1 (thumbs up)")
         comment = comment.strip()[:2000]
         with self.sessions.begin() as s:
-            done = s.execute(update(TurnRow).where(TurnRow.id == turn_id)
-                             .values(feedback=value, feedback_comment=comment))
-            if not done.rowcount:
-                raise VeriragError(f"no turn with id {turn_id}")
             turn = s.get(TurnRow, turn_id)
-            assert turn is not None
+            if turn is None:
+                raise VeriragError(f"no turn with id {turn_id}")
+            if (turn.feedback, turn.feedback_comment) == (value, comment):
+                return  # nothing changed (a widget re-sent its value): no second record
+            s.execute(update(TurnRow).where(TurnRow.id == turn_id)
+                      .values(feedback=value, feedback_comment=comment))
             row = self._row(s, turn.session_id)
             append_audit(s, actor or (row.user or ""), "feedback", row.pack,
                          {"session": row.id, "turn": turn.index, "turn_id": turn_id,

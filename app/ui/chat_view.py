@@ -150,13 +150,33 @@ def show_feedback(rt: Runtime, view: TurnView) -> None:
         st.caption(tr("Feedback saved with this answer — thank you."))
 
 
-def show_turn(rt: Runtime, view: TurnView, opener: SourceOpener | None = None) -> None:
+def copy_text(view: TurnView) -> str:
+    """The answer and its sources as plain text, to paste into a note or an e-mail."""
+    sources = [f"[{c.n}] {c.doc_name}" + (f", {c.location}" if c.location else "")
+               for c in view.citations]
+    return view.answer + ("\n\n" + "\n".join(sources) if sources else "")
+
+
+def show_actions(view: TurnView, ask_again: str | None) -> None:
+    """Copy (answer and sources) and, on the last answer, ask the same question again."""
+    left, right, _ = st.columns([1, 1, 4])
+    with left.popover(tr("Copy"), icon=":material/content_copy:"):
+        st.code(copy_text(view), language=None, wrap_lines=True)  # its own copy button
+    if ask_again and right.button(tr("Ask again"), icon=":material/refresh:",
+                                  key=f"again-{view.turn_id}"):
+        st.session_state[ask_again] = view.question
+        st.rerun()
+
+
+def show_turn(rt: Runtime, view: TurnView, opener: SourceOpener | None = None,
+              ask_again: str | None = None) -> None:
     with st.chat_message("user"):
         st.text(view.question)
     with st.chat_message("assistant"):
         show_answer(view)
         show_citations(view, opener)  # the disclaimer is said once, under the page's title
         if view.decision != "social":  # a "you're welcome" was not searched or judged
+            show_actions(view, ask_again)
             show_details(view)
             show_feedback(rt, view)
 

@@ -43,6 +43,26 @@ def test_feedback_is_stored_with_the_turn_and_each_answer_is_audited(runtime: Ru
         runtime.sessions.feedback(result.turn_id, 5)
 
 
+def test_the_same_verdict_sent_again_records_nothing(runtime: Runtime) -> None:
+    """A widget re-sending its value (a redraw, a pack switch) must not add audit rows."""
+    dm = runtime.dialog("legal", with_generator=False)
+    result = dm.turn(dm.start(), "Which law governs the mutual NDA?")
+
+    def rows() -> list[tuple[int, str]]:
+        with runtime.sessions.sessions() as s:
+            found = s.scalars(select(AuditRow).where(AuditRow.action == "feedback")).all()
+        return [(a.detail["value"], a.detail["comment"]) for a in found
+                if a.detail["turn_id"] == result.turn_id]
+
+    runtime.sessions.feedback(result.turn_id, 0, "")
+    assert rows() == [], "no verdict yet, none given: nothing to record"
+    runtime.sessions.feedback(result.turn_id, -1, "")
+    runtime.sessions.feedback(result.turn_id, -1, "  ")
+    runtime.sessions.feedback(result.turn_id, -1, "wrong clause")
+    runtime.sessions.feedback(result.turn_id, -1, "wrong clause")
+    assert rows() == [(-1, ""), (-1, "wrong clause")]
+
+
 def test_each_cited_sentence_keeps_the_passage_sentence_that_supports_it(
         runtime: Runtime) -> None:
     """The detail view shows what was checked against what, live and after a resume."""

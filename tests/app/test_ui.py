@@ -206,3 +206,48 @@ def test_a_citation_opens_on_its_page_in_the_document(chat: AppTest) -> None:
     assert "DownloadButton" in shown, "the signed-in admin may download the original"
     image = next(e for e in opened if type(e).__name__ == "Image")
     assert "the cited passage highlighted" in str(image.proto)
+
+
+def test_conversations_are_searched_renamed_and_deleted(chat: AppTest, runtime: Runtime) -> None:
+    chat.selectbox(key="pack").select("legal").run()
+    chat.chat_input[0].set_value(RETENTION_Q).run()
+    sid = chat.session_state["session-legal"]
+    chat.text_input(key=f"title-{sid}").input("File retention").run()
+    chat.button(key="rename-conversation").click().run()
+    assert not chat.exception
+    assert runtime.sessions.list(pack="legal", search="File retention")[0].id == sid
+    chat.text_input(key="search-legal").input("retention").run()
+    assert any("File retention" in o for o in chat.selectbox(key="resume-legal").options)
+    chat.text_input(key="search-legal").input("no such words anywhere").run()
+    assert chat.selectbox(key="resume-legal").options == []
+    chat.button(key="delete-conversation").click().run()
+    chat.button(key="confirm-delete-conversation").click().run()
+    assert not chat.exception and not chat.chat_message
+    assert not runtime.sessions.list(pack="legal", search="File retention")
+    actions = [e.action for e in runtime.audit.search(actor="tester", pack="legal")]
+    assert "conversation_rename" in actions and "conversation_delete" in actions
+    assert "answer" in actions, "what was answered stays in the audit log"
+
+
+def test_an_answer_can_be_copied_and_asked_again(chat: AppTest) -> None:
+    chat.selectbox(key="pack").select("legal").run()
+    chat.chat_input[0].set_value(RETENTION_Q).run()
+    copied = chat.get("code")[0].value
+    assert "[1]" in copied and "document-retention-policy.md" in copied, "with its sources"
+    (first,) = chat.session_state["turns-legal"]
+    chat.button(key=f"again-{first.turn_id}").click().run()
+    assert not chat.exception
+    again = chat.session_state["turns-legal"]
+    assert [t.question for t in again] == [RETENTION_Q, RETENTION_Q]
+    assert again[1].turn_id != first.turn_id
+
+
+def test_a_stopped_answer_is_said_to_be_stopped_and_not_recorded(chat: AppTest,
+                                                                 runtime: Runtime) -> None:
+    """A click while answering reruns the page, which ends that run; the next run says so.
+    (The interruption itself is Streamlit's; here: what the reader is told after it.)"""
+    chat.selectbox(key="pack").select("legal").run()
+    chat.session_state["answering-legal"] = "What is the notice period?"
+    chat.run()
+    assert "Stopped before the answer" in chat.info[0].value
+    assert not chat.session_state["turns-legal"]

@@ -134,4 +134,7 @@ def test_admins_search_the_audit_log_in_the_app(app_test: AppTest,
     at.text_input(key="audit-actor").input("ada").run()
     table = at.dataframe[0].value
     assert "login" in set(table["action"]) and set(table["user"]) == {"ada"}
+    assert "signed in" in set(table["what happened"]), "rows read as sentences, not JSON"
     assert at.header[0].value == "Audit log"
+    assert {"key_add", "conversation_delete", "label"} <= set(
+        at.selectbox(key="audit-action").options), "every audited action can be filtered"
