@@ -63,6 +63,7 @@ class ReportView:
     table: dict[str, list[str]]
     plots: list[Path] = field(default_factory=list)
     markdown: str = ""
+    records: list[dict[str, Any]] = field(default_factory=list)
 
 
 def default_out(res: Resources, dataset: str, domain: str) -> Path:
@@ -198,4 +199,5 @@ def load_report(path: Path) -> ReportView:
     order = {name: i for i, name in enumerate(PLOT_ORDER)}
     plots = sorted(path.glob("*.png"), key=lambda p: (order.get(p.name, len(order)), p.name))
     return ReportView(_info(path, meta), meta, table, plots,
-                      md.read_text(encoding="utf-8") if md.is_file() else "")
+                      md.read_text(encoding="utf-8") if md.is_file() else "",
+                      list(data.get("records") or []))

@@ -104,6 +104,24 @@ ZH: dict[str, str] = {
         "只有获准访问文档全部标记的用户才能检索或看到它。",
     "Index {n} file(s) into {title}": "将 {n} 个文件索引到{title}",
     "Show it in the document": "在文档中查看",
+    "Done. Open the report in the Reports tab.": "完成。请在“报告”标签页中查看报告。",
+    "Answered correctly": "回答正确",
+    "Answered wrongly": "回答错误",
+    "Rightly said the documents do not say": "正确地指出文档中没有相关内容",
+    "Said the documents do not say, though they do": "称文档中没有，但其实有",
+    "This run measured search only: no answers were asked for, so it cannot say whether "
+    "answers are right. Run it without “Retrieval only”.":
+        "本次运行只评估检索，未生成回答，因此无法判断回答是否正确。请取消“仅检索”后重新运行。",
+    "Answer given": "给出的回答",
+    "Expected": "预期答案",
+    "(not answerable from the documents)": "（无法从文档中回答）",
+    "cited: {docs}": "引用：{docs}",
+    "{questions} questions, answered from {documents} documents":
+        "{questions} 个问题，依据 {documents} 份文档回答",
+    "Search and answer metrics (recall, MRR, nDCG, F1…)":
+        "检索与回答指标（召回率、MRR、nDCG、F1…）",
+    "{chunks} passages · embedder `{embedder}`": "{chunks} 个段落 · 嵌入模型 `{embedder}`",
+    "loading the dataset and the models": "正在加载数据集和模型",
     "what happened": "发生了什么",
     "Select a row to read it whole: for an answer, the question, the answer and the passages "
     "it cited.": "选择一行查看完整记录：如为回答，显示问题、回答及其引用的段落。",
@@ -186,8 +204,6 @@ ZH: dict[str, str] = {
     # evaluation
     "Run an evaluation": "运行评测",
     "Reports": "报告",
-    "Report written to {path}. Open it in the Reports tab.":
-        "报告已写入 {path}，请在“报告”页查看。",
     "Scores the **{title}** pack's settings (change the pack in the sidebar): retrieval recall, "
     "answer quality, citations, refusals and speed.":
         "评测**{title}**领域包的设置（可在侧栏切换领域包）："
@@ -214,12 +230,6 @@ ZH: dict[str, str] = {
     "No reports yet: run an evaluation here or with `verirag eval`.":
         "尚无报告：请在此处或用 `verirag eval` 运行评测。",
     "Report": "报告",
-    "{questions} questions · corpus {documents} documents / {chunks} passages · embedder "
-    "`{embedder}` · folder `{path}`":
-        "{questions} 个问题 · 语料 {documents} 个文档 / {chunks} 个段落 · 嵌入模型 `{embedder}` · "
-        "目录 `{path}`",
-    "Comparison": "对比",
-    "Plots": "图表",
     "Download summary.md": "下载 summary.md",
     # adapters
     "{title} adapters": "{title}适配器",

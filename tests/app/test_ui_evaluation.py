@@ -78,14 +78,40 @@ def test_uploaded_dataset_runs_in_the_background_and_its_report_is_shown(
     assert job is not None and job.wait(300)
     eval_page.run()
     assert not eval_page.exception
-    assert job.error is None and "Report written to" in eval_page.success[0].value
+    assert job.error is None and eval_page.success[0].value.startswith("Done.")
+    assert not [i for i in eval_page.info if "home" in i.value], "no server path shown"
+    assert all("measured search only" in i.value for i in eval_page.info)  # dense, bm25
 
-    table = eval_page.dataframe[0].value
+    table = eval_page.dataframe[0].value  # the specialist metrics, under their expander
     assert list(table.columns) == ["metric", "dense", "bm25"]
     assert "recall@5" in list(table["metric"])
     assert len(eval_page.image) >= 3  # metric bars, recall@k curve, latency
     (report,) = (fresh_runtime.resources.settings.home / "eval-reports").iterdir()
     assert (report / "report.json").is_file() and (report / "summary.md").is_file()
+
+
+def test_a_report_says_first_how_many_answers_were_right_wrong_or_refused(
+        eval_page: AppTest) -> None:
+    """The legal pack quotes (no generator), so answering three questions takes seconds."""
+    eval_page.radio(key="eval-source").set_value("Upload").run()
+    eval_page.file_uploader(key="eval-questions").set_value(
+        ("questions.jsonl", jsonl([*QUESTIONS, {
+            "id": "q4", "question": "What is the office's parking policy?",
+            "gold_ids": []}]), "application/jsonl"))
+    eval_page.file_uploader(key="eval-corpus").set_value(
+        ("corpus.jsonl", jsonl(CORPUS), "application/jsonl")).run()
+    eval_page.button(key="run-eval").click().run()
+    job = state.jobs().get(eval_page.session_state["job-eval"])
+    assert job is not None and job.wait(300) and job.error is None
+    eval_page.tabs[1].run()
+    shown = {m.label: int(m.value) for m in eval_page.metric}
+    assert sum(shown.values()) == 4 and set(shown) == {
+        "Answered correctly", "Answered wrongly", "Rightly said the documents do not say",
+        "Said the documents do not say, though they do"}
+    assert shown["Answered correctly"] >= 2
+    right = next(e for e in eval_page.expander if e.label.startswith("Answered correctly"))
+    assert any(t.value in ("three years", "within thirty days", "个人信息保护影响评估")
+               for t in right.text), "an example: the answer and what was expected"
 
 
 def test_malformed_upload_is_one_clear_line(eval_page: AppTest) -> None:

@@ -12,6 +12,7 @@ import streamlit as st
 from app.jobs import Job
 from app.ui.i18n import language, tr
 from app.ui.state import attempt, current_pack, job_panel, job_slot, runtime, start_job
+from evals.plain import Outcomes, outcomes
 from evals.service import (
     DatasetChoice,
     bundled_datasets,
@@ -39,8 +40,49 @@ run_tab, reports_tab = st.tabs([tr("Run an evaluation"), tr("Reports")])
 
 
 def show_run_result(job: Job) -> None:
-    st.success(tr("Report written to {path}. Open it in the Reports tab.", path=job.result),
+    st.success(tr("Done. Open the report in the Reports tab."),
                icon=":material/check_circle:")
+
+
+KIND_WORDS = {
+    "correct": (tr("Answered correctly"), ":material/check_circle:"),
+    "wrong": (tr("Answered wrongly"), ":material/cancel:"),
+    "rightly_refused": (tr("Rightly said the documents do not say"), ":material/block:"),
+    "refused": (tr("Said the documents do not say, though they do"), ":material/help:"),
+}
+
+
+def show_outcomes(found: list[Outcomes]) -> None:
+    """Right, wrong, refused — per configuration — and the questions behind each count."""
+    for result in found:
+        if len(found) > 1:
+            st.subheader(result.label)
+        if not result.asked:
+            st.info(tr("This run measured search only: no answers were asked for, so it "
+                       "cannot say whether answers are right. Run it without “Retrieval "
+                       "only”."), icon=":material/info:")
+            continue
+        cols = st.columns(len(KIND_WORDS))
+        for col, (kind, (words, _)) in zip(cols, KIND_WORDS.items(), strict=True):
+            share = result.share(kind)
+            col.metric(words, result.count(kind),
+                       delta=f"{share:.0%}" if share is not None else None,
+                       delta_color="off")
+        for kind, (words, icon) in KIND_WORDS.items():
+            examples = result.examples[kind]
+            if not examples:
+                continue
+            with st.expander(f"{words} ({len(examples)})", icon=icon):
+                pick = st.selectbox(tr("Question"), range(len(examples)),
+                                    format_func=lambda i, ex=examples: ex[i].question[:120],
+                                    key=f"example-{result.config}-{kind}")
+                ex = examples[pick]
+                st.markdown(f"**{tr('Answer given')}**")
+                st.text(ex.answer or "—")
+                st.markdown(f"**{tr('Expected')}**")
+                st.text("\n".join(ex.references) or tr("(not answerable from the documents)"))
+                if ex.cited:
+                    st.caption(tr("cited: {docs}", docs=", ".join(ex.cited)))
 
 
 with run_tab:
@@ -88,7 +130,10 @@ with run_tab:
         compare_arg = ",".join(compare) or None
         n = int(limit) or None
 
+        loading = tr("loading the dataset and the models")  # the job thread has no session
+
         def work(job: Job) -> str:
+            job.update(0, None, loading)
             done = run_evaluation(
                 res, pack_name, spec, k=int(k), limit=n, retrieval_only=retrieval_only,
                 compare=compare_arg,
@@ -114,17 +159,18 @@ with reports_tab:
         if ok:
             meta = view.meta
             corpus = meta.get("corpus", {})
-            st.caption(tr("{questions} questions · corpus {documents} documents / {chunks} "
-                          "passages · embedder `{embedder}` · folder `{path}`",
-                          questions=meta.get("questions"), documents=corpus.get("documents"),
-                          chunks=corpus.get("chunks"), embedder=meta.get("embedder"),
-                          path=view.info.path))
-            st.subheader(tr("Comparison"))
-            st.dataframe(view.table, hide_index=True, width="stretch")
-            for cfg in meta.get("configs", []):
-                st.caption(f"**{cfg.get('label')}**: {cfg.get('description')}")
-            if view.plots:
-                st.subheader(tr("Plots"))
+            st.caption(tr("{questions} questions, answered from {documents} documents",
+                          questions=meta.get("questions"), documents=corpus.get("documents")))
+            labels = {str(c["name"]): str(c.get("label", c["name"]))
+                      for c in meta.get("configs", [])}
+            show_outcomes(outcomes(view.records, labels))
+            with st.expander(tr("Search and answer metrics (recall, MRR, nDCG, F1…)"),
+                             icon=":material/analytics:"):
+                st.caption(tr("{chunks} passages · embedder `{embedder}`",
+                              chunks=corpus.get("chunks"), embedder=meta.get("embedder")))
+                st.dataframe(view.table, hide_index=True, width="stretch")
+                for cfg in meta.get("configs", []):
+                    st.caption(f"**{cfg.get('label')}**: {cfg.get('description')}")
                 cols = st.columns(2)
                 for i, plot in enumerate(view.plots):
                     cols[i % 2].image(str(plot), caption=plot.stem.replace("_", " "))
