@@ -107,6 +107,7 @@ ZH: dict[str, str] = {
     "Done. Open the report in the Reports tab.": "完成。请在“报告”标签页中查看报告。",
     "Answered correctly": "回答正确",
     "Answered wrongly": "回答错误",
+    "{share} of the questions asked": "占所提问题的 {share}",
     "Rightly said the documents do not say": "正确地指出文档中没有相关内容",
     "Said the documents do not say, though they do": "称文档中没有，但其实有",
     "This run measured search only: no answers were asked for, so it cannot say whether "

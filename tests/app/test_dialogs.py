@@ -8,6 +8,7 @@ when due, and every citation pointing at a passage that was really retrieved.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ def _check_citations(result: TurnResult) -> None:
         assert sentence.citations, f"uncited sentence kept: {sentence.text!r}"
         for n in sentence.citations:
             assert 1 <= n <= len(answer.sources)
+    shown = sorted({int(n) for n in re.findall(r"\[(\d+)\]", answer.text)})
+    assert shown == list(range(1, len(shown) + 1)), f"citation numbers with gaps: {shown}"
 
 
 def _docs(result: TurnResult) -> set[str]:

@@ -54,20 +54,20 @@ KIND_WORDS = {
 
 def show_outcomes(found: list[Outcomes]) -> None:
     """Right, wrong, refused — per configuration — and the questions behind each count."""
+    if not any(result.asked for result in found):
+        st.info(tr("This run measured search only: no answers were asked for, so it cannot "
+                   "say whether answers are right. Run it without “Retrieval only”."),
+                icon=":material/info:")
+        return
     for result in found:
         if len(found) > 1:
             st.subheader(result.label)
-        if not result.asked:
-            st.info(tr("This run measured search only: no answers were asked for, so it "
-                       "cannot say whether answers are right. Run it without “Retrieval "
-                       "only”."), icon=":material/info:")
-            continue
         cols = st.columns(len(KIND_WORDS))
         for col, (kind, (words, _)) in zip(cols, KIND_WORDS.items(), strict=True):
             share = result.share(kind)
             col.metric(words, result.count(kind),
-                       delta=f"{share:.0%}" if share is not None else None,
-                       delta_color="off")
+                       delta=tr("{share} of the questions asked", share=f"{share:.0%}")
+                       if share is not None else None, delta_color="off", delta_arrow="off")
         for kind, (words, icon) in KIND_WORDS.items():
             examples = result.examples[kind]
             if not examples:
