@@ -66,3 +66,15 @@ def test_durations(text: str, hours: float) -> None:
 def test_bad_durations_say_the_format(text: str) -> None:
     with pytest.raises(VeriragError, match="90d"):
         parse_duration(text)
+
+
+def test_the_first_admin_password_file_pastes_into_the_sign_in_form(
+        fresh_runtime: Runtime) -> None:
+    secret = fresh_runtime.resources.settings.admin_password_file
+    password = fresh_runtime.users.bootstrap_admin(secret)
+    assert password is not None
+    assert secret.read_text(encoding="utf-8") == password + "\n", "the password alone"
+    assert secret.stat().st_mode & 0o077 == 0, "owner-only"
+    typed = secret.read_text(encoding="utf-8").strip()
+    assert fresh_runtime.users.authenticate("admin", typed).name == "admin"
+    assert fresh_runtime.users.bootstrap_admin(secret) is None, "only on an empty database"

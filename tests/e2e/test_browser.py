@@ -231,3 +231,37 @@ def test_upload_ask_cite_delete_in_a_real_browser(served: tuple[str, Runtime],
         finally:
             browser.close()
     assert DOC_NAME not in [d.name for d in rt.resources.kb("legal").documents()]
+
+
+def test_stop_ends_an_answer_being_written_and_records_nothing(served: tuple[str, Runtime],
+                                                               shots: Path) -> None:
+    """The medical pack generates (the model loads on the first question), so there is time
+    to press Stop; the run ends at the next checked sentence, before the turn is stored."""
+    url, rt = served
+    question = "How many days before a planned procedure should warfarin be stopped?"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        page = browser.new_context(viewport={"width": 1440, "height": 1400}).new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        expect.set_options(timeout=TIMEOUT_MS)
+        try:
+            page.goto(f"{url}/?pack=medical")
+            page.get_by_label("User name").fill("clerk")
+            page.get_by_label("Password", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_role("heading", name="Medical assistant")).to_be_visible()
+            settle(page)
+            page.get_by_placeholder("Ask about your documents").fill(question)
+            page.get_by_placeholder("Ask about your documents").press("Enter")
+            page.get_by_role("button", name="Stop").click()
+            expect(page.get_by_text("Stopped before the answer")).to_be_visible()
+            snap(page, shots / "chat-stopped.png")
+        except Exception:
+            page.screenshot(path=shots / "failure-stop.png", full_page=True)
+            raise
+        finally:
+            browser.close()
+    stored = [t.question for s in rt.sessions.list(pack="medical", user="clerk")
+              for t in rt.sessions.turns(s.id)]
+    assert question not in stored, "nothing of the stopped answer was recorded"
