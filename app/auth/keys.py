@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import sessionmaker
 
 from app.audit import AuditLog
@@ -93,6 +93,10 @@ class KeyStore:
         secret = secrets.token_urlsafe(32)
         expires = datetime.now(UTC) + expires_in if expires_in else None
         with self.sessions.begin() as s:
+            if kind == "web":  # sign-ins over a day past their end are of no use to anyone
+                s.execute(delete(ApiKeyRow).where(
+                    ApiKeyRow.kind == "web",
+                    ApiKeyRow.expires_at < datetime.now(UTC) - timedelta(days=1)))
             owner = s.scalar(select(UserRow).where(UserRow.name == user))
             if owner is None:
                 raise VeriragError(f"no user '{user}' (see `verirag users list`)")

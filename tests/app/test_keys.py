@@ -78,3 +78,12 @@ def test_the_first_admin_password_file_pastes_into_the_sign_in_form(
     typed = secret.read_text(encoding="utf-8").strip()
     assert fresh_runtime.users.authenticate("admin", typed).name == "admin"
     assert fresh_runtime.users.bootstrap_admin(secret) is None, "only on an empty database"
+
+
+def test_long_expired_sign_ins_are_cleared_when_someone_signs_in(rt: Runtime) -> None:
+    rt.keys.create("ana", actor="ana", kind="web", expires_in=timedelta(days=-2))
+    rt.keys.create("ana", actor="ana", kind="web", expires_in=timedelta(hours=-1))
+    rt.keys.create("ana", actor="admin", expires_in=timedelta(days=-30))
+    rt.keys.create("ana", actor="ana", kind="web", expires_in=timedelta(hours=8))
+    assert [k.state for k in rt.keys.list("ana", kind="web")] == ["expired", "active"]
+    assert [k.state for k in rt.keys.list("ana")] == ["expired"], "API keys are listed, kept"
