@@ -14,6 +14,7 @@ from pathlib import Path
 from app.auth.principal import Principal
 from app.services import Runtime
 from knowledge.ingest import FileResult, IngestReport
+from knowledge.kb import normalize_labels
 from knowledge.retrieval import Filters, RetrievalResult
 from knowledge.store import DocumentRow
 from verirag.errors import AuthError
@@ -117,7 +118,22 @@ def delete_document(rt: Runtime, pack: str, doc_id: int, *, actor: str,
 
 def set_labels(rt: Runtime, pack: str, doc_id: int, labels: list[str], *,
                actor: str, principal: Principal | None = None) -> tuple[str, list[str]]:
+    """Replace a document's access labels. An editor may restrict a document further, with
+    labels they are cleared for, but only the pack's admins may lift a restriction: an
+    editor who can read an HR file must not be able to make it readable by everyone."""
     _require_visible(rt, pack, doc_id, "label", principal)
+    if principal is not None and principal.role(pack) != "admin":
+        current = next(d for d in rt.resources.kb(pack).documents() if d.id == doc_id)
+        wanted = set(normalize_labels(labels))
+        dropped = set(current.labels or ()) - wanted
+        if dropped:
+            raise AuthError(f"{principal.name} may not remove the label(s) "
+                            f"{', '.join(sorted(dropped))}: ask an admin of '{pack}' to lift "
+                            "a document's restriction")
+        if not wanted <= principal.clearance(pack):
+            unheld = ", ".join(sorted(wanted - principal.clearance(pack)))
+            raise AuthError(f"{principal.name} may only add labels they are cleared for, not "
+                            f"{unheld}")
     name, before, after = rt.resources.kb(pack).set_labels(doc_id, labels)
     rt.audit.record(actor, "label", pack, doc_id=doc_id, name=name, before=before, after=after)
     return name, after

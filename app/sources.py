@@ -58,10 +58,14 @@ def open_source(rt: Runtime, pack: str, chunk_id: int,
                      "or not a file); upload it again to see its pages.")
     admin = principal is None or principal.role(pack) == "admin"
     if original is not None and redaction.enabled and not admin:
-        notes.append("This pack masks personal data: its original files are offered to the "
-                     "pack's admins only; pages are shown with that data blacked out.")
+        notes.append("This pack masks personal data: its original files and page images are "
+                     "for the pack's admins only; the passage is shown as indexed, masked.")
     page = None
-    if original is not None and doc.mime == "application/pdf" and passage.page:
+    # A page image shows the original's text; masking on it relies on the PDF's text layer
+    # (a scanned page has none), so where the pack masks personal data only its admins, who
+    # may download the original anyway, see pages; everyone else reads the masked passage.
+    pictured = admin or not redaction.enabled
+    if original is not None and doc.mime == "application/pdf" and passage.page and pictured:
         page = render_page(original, passage.page, passage.text, redaction)
         if not page.found:
             notes.append("The passage could not be located on the page (scanned or "

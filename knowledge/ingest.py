@@ -10,6 +10,7 @@ This module turns files into chunks and reports; storing, indexing, replacing an
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ from verirag.errors import DocumentRejected
 
 Outcome = Literal["indexed", "duplicate", "replaced", "rejected"]
 CHECKPOINT_SECONDS = 30.0
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -165,8 +169,13 @@ class Ingestor:
                              lambda: load_document(path, max_bytes=self.max_bytes, name=name,
                                                    ocr=self.ocr),
                              marks, clearance)
-        if result.outcome in ("indexed", "replaced") and self.kb.originals is not None:
-            self.kb.originals.keep(path, sha, name)
+        if result.outcome != "rejected" and self.kb.originals is not None:
+            # also for a duplicate: the same content uploaded again brings back the original
+            # of a document indexed before originals were kept
+            try:
+                self.kb.originals.keep(path, sha, self.kb.find_duplicate(sha) or name)
+            except OSError as exc:  # the document is indexed; only its page view is missing
+                log.warning("could not keep the original of %s: %s", name, exc)
         return result
 
     @staticmethod

@@ -26,6 +26,7 @@ from app.api.errors import body, classify
 from app.api.schemas import ChatRequest, Model, ModelList, Source, Usage, Verirag
 from app.auth.principal import Principal
 from app.dialog.manager import TurnResult
+from app.dialog.sessions import SessionNotFound
 from app.dialog.types import Answer
 
 router = APIRouter()
@@ -59,6 +60,19 @@ def get_model(name: str, state: State, who: Caller) -> Model:
     return _model(state, known_pack(state, name, who), who)
 
 
+def _check(state: ApiState, who: Principal, request: ChatRequest) -> None:
+    """What can be refused before answering: the messages' shape, the adapter role, and a
+    named session that is not this caller's in this pack."""
+    conversation.split(request.messages)
+    if request.adapter:
+        who.require(request.model, "adapters")
+    sessions = state.rt.sessions
+    if request.session_id and (sessions.owner(request.session_id) != who.name
+                               or sessions.pack_of(request.session_id) != request.model):
+        raise SessionNotFound(f"no conversation {request.session_id} of yours in "
+                              f"'{request.model}'")
+
+
 def _answer(state: ApiState, who: Principal, request: ChatRequest,
             on_token: Callable[[str], None]) -> Outcome:
     """One turn, on a worker thread: the session, the answer, and where it continues."""
@@ -75,7 +89,8 @@ def _answer(state: ApiState, who: Principal, request: ChatRequest,
     session_id = conversation.session_for(manager, who.name, talk, request.session_id)
     result = manager.turn(session_id, talk.question, on_token=on_token, adapter=adapter)
     content = conversation.shown_text(result.answer)
-    conversation.remember(manager, who.name, talk, session_id, content)
+    conversation.remember(manager, who.name, talk, session_id, content,
+                          result.state.last_turn.index if result.state.last_turn else 0)
     return Outcome(result, content, adapter or manager.answerer.adapter)
 
 
@@ -139,6 +154,7 @@ class _FirstToken:
 async def chat_completions(request: ChatRequest, state: State,
                            who: Caller) -> dict[str, object] | StreamingResponse:
     known_pack(state, request.model, who)
+    await asyncio.to_thread(_check, state, who, request)  # 4xx now, not inside a 200 stream
     reply = Reply(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), request.model)
     if request.stream:
         loop = asyncio.get_running_loop()

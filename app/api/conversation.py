@@ -77,7 +77,7 @@ def session_for(manager: DialogManager, user: str, conversation: Conversation,
 
 
 def remember(manager: DialogManager, user: str, conversation: Conversation,
-             session_id: str, reply: str) -> None:
+             session_id: str, reply: str, turns: int) -> None:
     """Note where the conversation, as the client will send it back, continues."""
     exchanges = [*conversation.earlier, (conversation.question, reply)]
-    manager.store.remember(fingerprint(user, manager.pack.name, exchanges), session_id)
+    manager.store.remember(fingerprint(user, manager.pack.name, exchanges), session_id, turns)

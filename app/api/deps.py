@@ -42,7 +42,8 @@ class ApiState:
     startup_error: str = ""
 
     def __post_init__(self) -> None:
-        self.cache = AnswerCache(self.options.cache_entries, self.options.cache_ttl_s)
+        self.cache = AnswerCache(self.options.cache_entries, self.options.cache_ttl_s,
+                                 wait_s=self.options.answer_timeout_s)
         self.pool = AnswerPool(self.options.workers, self.options.max_queue, self.metrics)
 
 

@@ -63,8 +63,12 @@ class AnswerPool:
             finally:
                 self._track(0, -1)
 
-        return asyncio.wrap_future(self._executor.submit(run))
+        future = self._executor.submit(run)
+        # A queued answer whose caller gave up (a timeout) is cancelled before it runs: its
+        # place in the queue is given back here, since ``run`` never will.
+        future.add_done_callback(lambda f: self._track(-1, 0) if f.cancelled() else None)
+        return asyncio.wrap_future(future)
 
     def shutdown(self) -> None:
-        """Finish the turns in flight and those already queued; accept no more."""
-        self._executor.shutdown(wait=True)
+        """Finish the turns in flight; drop those still queued (their callers are gone)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -55,7 +55,7 @@ class ChatRequest(BaseModel):
     tools: list[Any] | None = None
     session_id: str | None = Field(None, max_length=64)
     """Continue a stored conversation by id (from an earlier response's ``verirag``)."""
-    adapter: str | None = Field(None, max_length=128)
+    adapter: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     """An adapter of the pack to answer with instead of the one it serves (admins only)."""
 
     @field_validator("n")

@@ -151,6 +151,9 @@ def create_app(rt: Runtime, options: ApiOptions | None = None) -> FastAPI:
             except VeriragError as exc:
                 state.startup_error = str(exc)
                 log.error("verirag API not ready: %s", exc)
+            except Exception as exc:  # a bug or the machine (memory, a missing library)
+                state.startup_error = f"{type(exc).__name__}: {exc} (details in the log)"
+                log.exception("verirag API failed to start")
 
         task = asyncio.create_task(warm())
         yield

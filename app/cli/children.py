@@ -1,9 +1,11 @@
 """Running the web app (and the API) as child processes that stop when ``verirag serve`` does.
 
 A service manager stops a service with SIGTERM to its main process; Ctrl-C sends SIGINT to
-the whole group. Either way every child gets the signal (the API then finishes the answers in
-flight), ``serve`` waits for them and exits with the web app's status — no child is left
-holding its port. A child that exits on its own (a crash) stops the others too.
+the terminal's process group. The children run in sessions of their own (``spawn``), so each
+gets the signal exactly once, from here — a second SIGINT would make uvicorn skip its
+graceful wait — then the API finishes the answers in flight, ``serve`` waits for them and
+exits; no child is left holding its port. A child that exits on its own (a crash) stops the
+others too, and its failure is ``serve``'s exit status.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ def _forward(children: list[subprocess.Popen[bytes]], signum: int) -> None:
             child.send_signal(signum)
 
 
+def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A child in its own session: only the signals ``run_children`` forwards reach it."""
+    return subprocess.Popen(command, env=env, start_new_session=True)
+
+
 def run_children(children: list[subprocess.Popen[bytes]], poll_s: float = 0.2) -> int:
     """Wait for the children, forwarding SIGTERM/SIGINT; the last child's exit status."""
     stopping: list[int] = []
@@ -54,7 +61,10 @@ def run_children(children: list[subprocess.Popen[bytes]], poll_s: float = 0.2) -
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    code = children[-1].returncode
-    if code >= 0:
-        return code
-    return 0 if stopping else 128 - code  # killed by a signal: the shell's convention
+    if stopping:  # asked to stop: a clean stop unless a child failed on its way out
+        return next((c.returncode for c in children if c.returncode > 0), 0)
+    # One ended by itself: its failure is the service's (a manager's restart-on-failure).
+    first = next((c for c in children if c.returncode not in (0, -signal.SIGTERM)), None)
+    if first is None:
+        return 0
+    return first.returncode if first.returncode > 0 else 128 - first.returncode

@@ -7,7 +7,6 @@ those into one red line and exit code 1, never a traceback.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from rich.table import Table
 
 from app import kb_admin
 from app.cli.api_cmd import register as register_api
-from app.cli.children import run_children, web_app_command
+from app.cli.children import run_children, spawn, web_app_command
 from app.cli.context import CliContext, runtime
 from app.cli.eval_cmd import register as register_eval
 from app.cli.finetune_cmd import register as register_finetune
@@ -196,13 +195,12 @@ def serve(ctx: typer.Context,
                       "change it with `verirag users passwd admin`")
     children = []
     if api_port:
-        children.append(subprocess.Popen([sys.executable, "-m", "app.cli.main", "api",
-                                          "--port", str(api_port)], env=os.environ.copy()))
+        children.append(spawn([sys.executable, "-m", "app.cli.main", "api", "--port",
+                               str(api_port)], os.environ.copy()))
         console.print(f"the API is starting on http://localhost:{api_port}/v1 (a key: "
                       "`verirag users key add admin`)")
     console.print(f"verirag is running on http://localhost:{port}")
-    children.append(subprocess.Popen(web_app_command(port, headless=headless),
-                                     env=os.environ.copy()))
+    children.append(spawn(web_app_command(port, headless=headless), os.environ.copy()))
     raise typer.Exit(run_children(children))
 
 

@@ -79,6 +79,9 @@ class ThreadRow(AppBase):
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     session_id: Mapped[str] = mapped_column(
         ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True)
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    """How many turns the session held when the conversation ended so: a session that has
+    moved on since (the client edited an earlier message) is not continued."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

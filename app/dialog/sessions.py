@@ -105,18 +105,22 @@ class SessionStore:
             self._row(s, session_id).state = state.snapshot()
 
     def session_for(self, fingerprint: str) -> str | None:
-        """The session a stateless client's conversation so far continues, if it still
-        exists."""
+        """The session a stateless client's conversation so far continues: one that still
+        exists and has not moved on since (else the client's history is no longer its own:
+        an earlier message was edited, or an answer regenerated)."""
         with self.sessions() as s:
             row = s.get(ThreadRow, fingerprint)
-            if row is None or s.get(ChatSessionRow, row.session_id) is None:
+            session = s.get(ChatSessionRow, row.session_id) if row is not None else None
+            if row is None or session is None:
                 return None
-            return row.session_id
+            last = DialogState.from_snapshot(session.state).last_turn
+            return row.session_id if (last.index if last else 0) == row.turns else None
 
-    def remember(self, fingerprint: str, session_id: str) -> None:
-        """Note that a conversation ending as ``fingerprint`` lives in ``session_id``."""
+    def remember(self, fingerprint: str, session_id: str, turns: int) -> None:
+        """Note that a conversation ending as ``fingerprint`` lives in ``session_id``, then
+        ``turns`` turns long."""
         with self.sessions.begin() as s:
-            s.merge(ThreadRow(fingerprint=fingerprint, session_id=session_id))
+            s.merge(ThreadRow(fingerprint=fingerprint, session_id=session_id, turns=turns))
 
     def turns(self, session_id: str) -> list[TurnRow]:
         with self.sessions() as s:

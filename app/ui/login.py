@@ -10,6 +10,7 @@ or an expired session ends it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import timedelta
 
@@ -67,10 +68,22 @@ def write_cookie(max_age_s: int) -> None:
 
 
 def signed_in(rt: Runtime) -> Principal | None:
-    """The signed-in user with current rights, or None (expired, removed, or never signed in)."""
+    """The signed-in user with current rights, or None (expired, removed, or never signed in).
+
+    The sign-in token is checked on every run, not only on a reload: signing out in one tab
+    (or an admin revoking it) ends the others at their next click.
+    """
     who: Principal | None = st.session_state.get(PRINCIPAL_KEY) or _resume(rt)
     if who is None:
         return None
+    token = st.session_state.get(TOKEN_KEY)
+    if token:
+        try:
+            rt.keys.principal(token, kind="web")
+        except AuthError:
+            sign_out(tr("You were signed out (in another tab, or by an administrator); "
+                        "please sign in again."), rt)
+            return None
     if who.expired(rt.resources.settings.session_minutes):
         sign_out(tr("Your session expired; please sign in again."), rt)
         return None
@@ -97,7 +110,8 @@ def sign_out(notice: str = "", rt: Runtime | None = None) -> None:
     revoke its sign-in token (with ``rt``) and clear the cookie."""
     token = st.session_state.get(TOKEN_KEY)
     if rt is not None and token:
-        rt.keys.revoke(token, actor="logout")
+        with contextlib.suppress(VeriragError):  # already gone (expired and cleared away)
+            rt.keys.revoke(token, actor="logout")
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     _forget_cookie(notice)

@@ -104,6 +104,8 @@ ZH: dict[str, str] = {
         "只有获准访问文档全部标记的用户才能检索或看到它。",
     "Index {n} file(s) into {title}": "将 {n} 个文件索引到{title}",
     "Show it in the document": "在文档中查看",
+    "You were signed out (in another tab, or by an administrator); please sign in again.":
+        "您已被登出（在其他标签页中，或由管理员操作），请重新登录。",
     "Done. Open the report in the Reports tab.": "完成。请在“报告”标签页中查看报告。",
     "Answered correctly": "回答正确",
     "Answered wrongly": "回答错误",

@@ -148,3 +148,20 @@ def test_an_answer_over_the_time_limit_gets_504(api: Api) -> None:
         response = httpx.post(f"{url}/v1/chat/completions", json=QUESTION, timeout=60,
                               headers={"Authorization": f"Bearer {key}"})
     assert "took longer" in _error(response, 504)
+
+
+def test_a_streamed_request_is_refused_before_the_stream_starts(api: Api) -> None:
+    """Errors a client can fix come as a status, not inside a 200 event stream."""
+    other = api.client(api.key("api-other", "legal", "viewer"))
+    first = other.post("/v1/chat/completions", json=QUESTION).json()["verirag"]["session_id"]
+    with api.client(api.key("api-reader", "legal", "viewer")) as c:
+        theirs = {**QUESTION, "stream": True, "session_id": first}
+        assert "of yours" in _error(c.post("/v1/chat/completions", json=theirs), 404)
+        adapter = {**QUESTION, "stream": True, "adapter": "v1"}
+        assert "adapters" in _error(c.post("/v1/chat/completions", json=adapter), 403)
+        escape = {**QUESTION, "adapter": "../../medical/v1"}
+        assert _error(c.post("/v1/chat/completions", json=escape), 400)
+        bad = {"model": "legal", "stream": True,
+               "messages": [{"role": "assistant", "content": "hi"}]}
+        assert "last message" in _error(c.post("/v1/chat/completions", json=bad), 400)
+    other.close()

@@ -108,10 +108,11 @@ def test_langchain_chat_openai_invokes_and_streams(api: Api) -> None:
 
 def test_the_same_first_question_is_answered_from_the_cache(api: Api) -> None:
     client = _openai(api, api.key("api-reader", "legal", "viewer"))
-    question = [{"role": "user", "content": "Which law governs the mutual NDA?"}]
+    # a question no other test asks: the session-wide server's cache is shared
+    question = [{"role": "user", "content": "Under which law is the mutual NDA governed?"}]
     first = client.chat.completions.create(model="legal", messages=question)
     again = client.chat.completions.create(model="legal", messages=[
-        {"role": "user", "content": "which law governs the mutual NDA"}])
+        {"role": "user", "content": "under which law is the mutual NDA  governed"}])
     assert not first.model_extra["verirag"]["cached"]
     assert again.model_extra["verirag"]["cached"]
     assert again.choices[0].message.content == first.choices[0].message.content
@@ -130,3 +131,22 @@ def httpx_get(api: Api, path: str) -> str:
         response = c.get(path)
     assert response.status_code == 200
     return response.text
+
+
+def test_an_edited_earlier_message_is_not_answered_from_the_old_state(api: Api) -> None:
+    """A client that edits an earlier question sends a history that once matched a session
+    which has since moved on: it is replayed as sent, not continued."""
+    client = _openai(api, api.key("api-reader", "legal", "viewer"))
+    first = client.chat.completions.create(model="legal",
+                                           messages=[{"role": "user", "content": NDA}])
+    said = first.choices[0].message.content or ""
+    follow = [{"role": "user", "content": NDA}, {"role": "assistant", "content": said},
+              {"role": "user", "content": "Which law governs it?"}]
+    second = client.chat.completions.create(model="legal", messages=follow)
+    session = first.model_extra["verirag"]["session_id"]
+    assert second.model_extra["verirag"]["session_id"] == session
+    edited = [*follow[:2], {"role": "user", "content": "What about the return of "
+                                                       "confidential information?"}]
+    third = client.chat.completions.create(model="legal", messages=edited)
+    assert third.model_extra["verirag"]["session_id"] != session, "replayed, not continued"
+    assert "NDA" in third.model_extra["verirag"]["query"], "the replayed topic still holds"

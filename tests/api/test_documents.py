@@ -70,6 +70,13 @@ def test_a_restricted_document_reaches_only_callers_cleared_for_it(fresh_api: Ap
                     other.put(f"/v1/packs/legal/documents/{doc_id}/labels",
                               json={"labels": []})):
         assert attempt.status_code == 403 and "falcon" not in attempt.text
+    editor = fresh_api.client(fresh_api.key("senior", "legal", "editor", ("restricted", "hr")))
+    lifted = editor.put(f"/v1/packs/legal/documents/{doc_id}/labels", json={"labels": []})
+    assert lifted.status_code == 403 and "admin" in lifted.json()["error"]["message"], \
+        "an editor cannot make a restricted document readable by everyone"
+    more = editor.put(f"/v1/packs/legal/documents/{doc_id}/labels",
+                      json={"labels": ["restricted", "hr"]})
+    assert more.json()["labels"] == ["hr", "restricted"], "but may restrict it further"
     relabel = admin.put(f"/v1/packs/legal/documents/{doc_id}/labels", json={"labels": []})
     assert relabel.json()["labels"] == []
     assert "12 million" in _ask(other, SECRET_Q)["text"]

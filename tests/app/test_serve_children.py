@@ -26,7 +26,7 @@ time.sleep(60)
 
 def _child(tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
     child = subprocess.Popen([sys.executable, "-c", GRACEFUL, str(tmp_path / name)],
-                             stdout=subprocess.PIPE)
+                             stdout=subprocess.PIPE, start_new_session=True)  # as spawn()
     assert child.stdout is not None and child.stdout.readline() == b"up\n"
     return child
 
@@ -48,3 +48,11 @@ def test_a_child_that_dies_stops_the_other(tmp_path: Path) -> None:
     web = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
     assert run_children([api, web]) == 3
     assert (tmp_path / "api").read_text() == "finished"
+
+
+def test_an_api_that_fails_on_its_own_fails_serve(tmp_path: Path) -> None:
+    """A service manager's restart-on-failure needs serve to fail when the API did."""
+    api = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(2)"])
+    web = _child(tmp_path, "web")
+    assert run_children([api, web]) == 2
+    assert (tmp_path / "web").read_text() == "finished"

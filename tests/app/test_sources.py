@@ -72,6 +72,9 @@ def test_originals_are_kept_for_files_and_pruned_with_their_documents(
     (new,) = kb.documents()
     assert [p.name for p in store.root.iterdir()] == [store.path(new.sha256, new.name).name], \
         "the replaced version's file is gone"
+    store.path(new.sha256, new.name).unlink()  # as if indexed before originals were kept
+    assert res.ingestor("medical").ingest([second]).results[0].outcome == "duplicate"
+    assert store.find(new.sha256, new.name) is not None, "uploading it again brings it back"
     kb.delete_document(new.id)
     assert list(store.root.iterdir()) == []
 
@@ -86,10 +89,13 @@ def test_a_cited_pdf_passage_opens_on_its_page_for_cleared_readers_only(
     (chunk_id,) = kb.ready_chunk_ids()
     partner = Principal("partner", (Grant("legal", "viewer", frozenset({"restricted"})),))
     seen = open_source(fresh_runtime, "legal", chunk_id, partner)
-    assert seen.doc_name == "falcon.pdf" and seen.page is not None and seen.page.found
-    assert seen.original is None and "admins only" in seen.note, "legal masks personal data"
+    assert seen.doc_name == "falcon.pdf" and "admins only" in seen.note
+    assert seen.page is None and seen.original is None, \
+        "legal masks personal data: a viewer reads the masked passage, not the page image"
+    assert [cited for _, cited in seen.context] == [True]
     admin = Principal("boss", (Grant("legal", "admin", frozenset({"restricted"})),))
-    assert open_source(fresh_runtime, "legal", chunk_id, admin).original is not None
+    shown = open_source(fresh_runtime, "legal", chunk_id, admin)
+    assert shown.original is not None and shown.page is not None and shown.page.found
     trainee = Principal("trainee", (Grant("legal", "viewer"),))
     with pytest.raises(AuthError) as refused:
         open_source(fresh_runtime, "legal", chunk_id, trainee)

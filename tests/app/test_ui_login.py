@@ -87,6 +87,16 @@ def test_signing_in_keeps_a_revocable_sign_in_token_for_reloads(app_test: AppTes
     assert [k.state for k in fresh_runtime.keys.list("kim", kind="web")] == ["revoked"]
 
 
+def test_signing_out_in_one_tab_ends_the_others(app_test: AppTest,
+                                               fresh_runtime: Runtime) -> None:
+    ensure_user(fresh_runtime, "kim", "*", "admin")
+    tab = _login(app_test.run(), "kim", PASSWORD)
+    assert tab.chat_input
+    fresh_runtime.keys.revoke(tab.session_state[TOKEN_KEY], actor="kim")  # the other tab
+    tab.run()
+    assert not tab.chat_input and "signed out" in tab.info[0].value
+
+
 def test_a_password_change_signs_the_browser_out(app_test: AppTest,
                                                  fresh_runtime: Runtime) -> None:
     ensure_user(fresh_runtime, "kim", "*", "admin")

@@ -22,6 +22,7 @@ def upgrade() -> None:
     op.create_table("chat_threads",
     sa.Column("fingerprint", sa.String(length=64), nullable=False),
     sa.Column("session_id", sa.String(length=32), nullable=False),
+    sa.Column("turns", sa.Integer(), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(["session_id"], ["chat_sessions.id"], ondelete="CASCADE"),
     sa.PrimaryKeyConstraint("fingerprint")
