@@ -76,10 +76,13 @@ class SessionStore:
                 q = q.where(ChatSessionRow.pack == pack)
             if user is not None:
                 q = q.where(ChatSessionRow.user == user)
-            if search.strip():
-                pattern = f"%{search.strip()}%"
-                asked = select(TurnRow.session_id).where(TurnRow.question.ilike(pattern))
-                q = q.where(ChatSessionRow.title.ilike(pattern) | ChatSessionRow.id.in_(asked))
+            if search.strip():  # the typed text literally: "%" and "_" are not wildcards
+                typed = re.sub(r"([\\%_])", r"\\\1", search.strip())
+                pattern = f"%{typed}%"
+                asked = select(TurnRow.session_id).where(
+                    TurnRow.question.ilike(pattern, escape="\\"))
+                q = q.where(ChatSessionRow.title.ilike(pattern, escape="\\")
+                            | ChatSessionRow.id.in_(asked))
             return list(s.scalars(q))
 
     def rename(self, session_id: str, title: str) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.dialog.records import SCHEMA, AppBase, AuditRow
 from app.services import Runtime
+from knowledge.ingest import TextDoc
 from knowledge.store.migrate import current_revision, head_revision
 from verirag.errors import VeriragError
 from verirag.settings import load_settings
@@ -79,3 +80,16 @@ def test_each_cited_sentence_keeps_the_passage_sentence_that_supports_it(
             assert " ".join(evidence.split()) in " ".join(citation.text.split())
     (resumed,) = load_turns(runtime.sessions, runtime.engine, sid, dm.pack)
     assert [c.supports for c in resumed.citations] == [c.supports for c in live.citations]
+
+
+def test_conversation_search_takes_the_typed_text_literally(fresh_runtime: Runtime) -> None:
+    rt = fresh_runtime
+    rt.resources.ingestor("legal").ingest_texts([TextDoc("fees.md", "# Fees\n\nLate payment "
+                                                         "accrues interest at 2% above base.")])
+    dm = rt.dialog("legal", with_generator=False)
+    for question in ("What interest accrues at 2% above base?", "What is the 20 day rule?"):
+        dm.turn(dm.start(), question)
+    assert [r.title[:13] for r in rt.sessions.list(pack="legal", search="2%")] == \
+        ["What interest"], "'%' is a character here, not a wildcard"
+    assert rt.sessions.list(pack="legal", search="2_ day") == []
+    assert len(rt.sessions.list(pack="legal", search="what")) == 2
