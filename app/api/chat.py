@@ -22,7 +22,7 @@ from fastapi.responses import StreamingResponse
 
 from app.api import conversation
 from app.api.deps import ApiState, Caller, State, known_pack
-from app.api.errors import body, classify
+from app.api.errors import ApiError, body, classify
 from app.api.schemas import ChatRequest, Model, ModelList, Source, Usage, Verirag
 from app.auth.principal import Principal
 from app.dialog.manager import TurnResult
@@ -57,7 +57,12 @@ def list_models(state: State, who: Caller) -> ModelList:
 
 @router.get("/v1/models/{name}")
 def get_model(name: str, state: State, who: Caller) -> Model:
-    return _model(state, known_pack(state, name, who), who)
+    """One of the caller's packs; another pack is "not found" whether or not it exists, so a
+    key cannot be used to learn the names of packs it has no role on."""
+    if name not in who.packs(state.rt.resources.pack_names()):
+        raise ApiError(404, f"no pack '{name[:64]}' among yours; GET /v1/models lists them",
+                       "model_not_found")
+    return _model(state, name, who)
 
 
 def _check(state: ApiState, who: Principal, request: ChatRequest) -> None:

@@ -63,7 +63,10 @@ def test_a_pack_without_a_role_is_403_and_an_unknown_one_404(api: Api) -> None:
                                        messages=[{"role": "user", "content": "hi"}])
     with api.client(api.key("api-lawyer", "legal", "viewer")) as c:
         message = _error(c.get("/v1/packs/medical/documents"), 403)
-    assert "anticoagulation" not in message
+        assert "anticoagulation" not in message
+        assert _error(c.get("/v1/models/medical"), 404) == \
+            _error(c.get("/v1/models/astrology"), 404).replace("astrology", "medical"), \
+            "an existing pack without a role reads exactly like one that does not exist"
 
 
 @pytest.mark.parametrize(("body", "status", "says"), [
