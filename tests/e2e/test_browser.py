@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from app.cli.children import web_app_command
 from app.services import Runtime
@@ -124,6 +124,23 @@ def snap(page: Page, path: Path) -> None:
     page.screenshot(path=path, full_page=True)
 
 
+def open_browser(pw: Playwright, height: int) -> tuple[Browser, BrowserContext, Page]:
+    """Debian's Chromium, headless, one context (its tabs share the sign-in cookie)."""
+    browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                 args=["--no-sandbox", "--disable-dev-shm-usage"])
+    context = browser.new_context(viewport={"width": 1440, "height": height}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    return browser, context, page
+
+
+def fill_sign_in(page: Page, url: str) -> None:
+    page.goto(url)
+    page.get_by_label("User name").fill("clerk")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+
+
 @pytest.fixture
 def shots() -> Path:
     base = Path(os.environ.get("VERIRAG_ARTIFACTS", ROOT / "tests" / "artifacts"))
@@ -136,18 +153,10 @@ def test_upload_ask_cite_delete_in_a_real_browser(served: tuple[str, Runtime],
                                                   shots: Path) -> None:
     url, rt = served
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
-        context = browser.new_context(viewport={"width": 1440, "height": 1800},
-                                      locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
+        browser, context, page = open_browser(pw, height=1800)
         try:
             # sign in: nothing of the app shows before
-            page.goto(f"{url}/?pack=legal")
-            page.get_by_label("User name").fill("clerk")
-            page.get_by_label("Password", exact=True).fill(PASSWORD)
+            fill_sign_in(page, f"{url}/?pack=legal")
             snap(page, shots / "sign-in.png")
             expect(page.get_by_text("Deploy", exact=True)).to_have_count(0)  # viewer toolbar
             page.get_by_role("button", name="Sign in").click()
@@ -240,15 +249,9 @@ def test_stop_ends_an_answer_being_written_and_records_nothing(served: tuple[str
     url, rt = served
     question = "How many days before a planned procedure should warfarin be stopped?"
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
-        page = browser.new_context(viewport={"width": 1440, "height": 1400}).new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
+        browser, _, page = open_browser(pw, height=1400)
         try:
-            page.goto(f"{url}/?pack=medical")
-            page.get_by_label("User name").fill("clerk")
-            page.get_by_label("Password", exact=True).fill(PASSWORD)
+            fill_sign_in(page, f"{url}/?pack=medical")
             page.get_by_role("button", name="Sign in").click()
             expect(page.get_by_role("heading", name="Medical assistant")).to_be_visible()
             settle(page)
