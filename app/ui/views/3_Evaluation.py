@@ -12,7 +12,6 @@ import streamlit as st
 from app.jobs import Job
 from app.ui.i18n import language, tr
 from app.ui.state import attempt, current_pack, job_panel, job_slot, runtime, start_job
-from evals.plain import Outcomes, outcomes
 from evals.service import (
     DatasetChoice,
     bundled_datasets,
@@ -21,6 +20,7 @@ from evals.service import (
     run_evaluation,
     save_upload,
 )
+from evals.verdicts import Outcomes, outcomes
 
 ICON = ":material/monitoring:"
 ACTION = "evaluate"
