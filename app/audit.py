@@ -13,7 +13,7 @@ import csv
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TextIO
 
 from sqlalchemy import Engine, func, select
@@ -24,6 +24,7 @@ from app.dialog.audit_chain import Verdict
 from app.dialog.audit_chain import append as append_audit
 from app.dialog.audit_chain import verify as verify_chain
 from app.dialog.records import AuditRow
+from knowledge.store.schema import as_utc
 from verirag.errors import AuthError, VeriragError
 
 FORMATS = ("jsonl", "csv")
@@ -41,11 +42,6 @@ class AuditEntry:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "at": self.at.isoformat(), "actor": self.actor,
                 "action": self.action, "pack": self.pack, "detail": self.detail}
-
-
-def _aware(at: datetime) -> datetime:
-    """SQLite hands back naive datetimes for what was stored as UTC."""
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 class AuditLog:
@@ -71,14 +67,14 @@ class AuditLog:
         with self.sessions() as s:
             at = s.scalar(select(func.max(AuditRow.at)).where(
                 AuditRow.action == action, AuditRow.actor == actor))
-        return _aware(at) if at else None
+        return as_utc(at) if at else None
 
     def last_about(self, action: str, user: str) -> datetime | None:
         """When ``action`` was last done to ``user`` (``detail.user``), by whoever did it."""
         with self.sessions() as s:
             at = s.scalar(select(func.max(AuditRow.at)).where(
                 AuditRow.action == action, AuditRow.detail["user"].as_string() == user))
-        return _aware(at) if at else None
+        return as_utc(at) if at else None
 
     def search_for(self, principal: Principal, packs: Iterable[str],
                    **filters: Any) -> list[AuditEntry]:
@@ -115,7 +111,7 @@ class AuditLog:
                 query = query.where(column == value)
         with self.sessions() as s:
             rows: Sequence[AuditRow] = s.scalars(query).all()
-        entries = [AuditEntry(r.id, _aware(r.at), r.actor, r.action, r.pack, dict(r.detail))
+        entries = [AuditEntry(r.id, as_utc(r.at), r.actor, r.action, r.pack, dict(r.detail))
                    for r in rows]
         if text:
             needle = text.lower()

@@ -28,6 +28,7 @@ from app.audit import AuditLog
 from app.auth.principal import Principal
 from app.auth.records import ApiKeyRow, UserRow
 from app.auth.users import UserStore
+from knowledge.store.schema import as_utc
 from verirag.errors import AuthError, VeriragError
 
 _KEY = re.compile(r"^vr-([a-z0-9]{8})-([A-Za-z0-9_-]{20,64})$")
@@ -55,7 +56,7 @@ class KeyInfo:
     def state(self) -> str:
         if self.revoked_at is not None:
             return "revoked"
-        if self.expires_at is not None and _aware(self.expires_at) <= datetime.now(UTC):
+        if self.expires_at is not None and as_utc(self.expires_at) <= datetime.now(UTC):
             return "expired"
         return "active"
 
@@ -68,11 +69,6 @@ def parse_duration(text: str) -> timedelta:
     n, unit = int(match.group(1)), match.group(2)
     return timedelta(days=n) if unit == "d" else timedelta(hours=n) if unit == "h" else \
         timedelta(minutes=n)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes for what was stored as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _digest(secret: str) -> str:
@@ -161,18 +157,18 @@ class KeyStore:
             raise KeyRejected(f"the API key vr-{prefix}-… is {info.state}; ask an admin for a "
                               "new one")
         now = datetime.now(UTC)
-        if row.last_used_at is None or now - _aware(row.last_used_at) > LAST_USED_EVERY:
+        if row.last_used_at is None or now - as_utc(row.last_used_at) > LAST_USED_EVERY:
             with self.sessions.begin() as s:  # not on every request: one write a minute
                 s.execute(update(ApiKeyRow).where(ApiKeyRow.id == row.id)
                           .values(last_used_at=now))
         try:
             if kind == "web":
-                return self.users.principal(name, signed_in_at=_aware(row.created_at))
+                return self.users.principal(name, signed_in_at=as_utc(row.created_at))
             return self.users.principal(name)
         except AuthError as exc:
             raise KeyRejected(str(exc)) from exc
 
 
 def _info(row: ApiKeyRow, user: str) -> KeyInfo:
-    return KeyInfo(row.id, row.prefix, user, row.label, _aware(row.created_at),
+    return KeyInfo(row.id, row.prefix, user, row.label, as_utc(row.created_at),
                    row.expires_at, row.revoked_at, row.last_used_at, row.kind)

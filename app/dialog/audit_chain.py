@@ -26,13 +26,13 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.dialog.records import AuditRow, utcnow
+from knowledge.store.schema import as_utc
 
 _PG_LOCK_KEY = 0x7665726972616741  # "veriragA": the audit chain among advisory locks
 
 
 def _canonical_time(at: datetime) -> str:
-    aware = at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite returns naive UTC
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return as_utc(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def row_digest(prev_hash: str, row_id: int, at: datetime, actor: str, action: str, pack: str,

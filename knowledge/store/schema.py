@@ -26,6 +26,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(at: datetime) -> datetime:
+    """A stored timestamp as aware UTC: SQLite hands back naive datetimes for what was stored
+    as UTC, PostgreSQL aware ones."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Schema:
     """One independently versioned set of tables in the shared database.
