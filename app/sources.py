@@ -50,7 +50,7 @@ def open_source(rt: Runtime, pack: str, chunk_id: int,
                         "readable with your clearance")
     passage = found[0][0]
     doc = next(d for d in kb.documents() if d.id == passage.doc_id)
-    original = kb.originals.find(doc.sha256, doc.name) if kb.originals else None
+    original = kb.originals.find(doc.sha256) if kb.originals else None
     redaction = kb.pack.redaction
     notes = []
     if original is None:

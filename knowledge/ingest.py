@@ -173,7 +173,7 @@ class Ingestor:
             # also for a duplicate: the same content uploaded again brings back the original
             # of a document indexed before originals were kept
             try:
-                self.kb.originals.keep(path, sha, self.kb.find_duplicate(sha) or name)
+                self.kb.originals.keep(path, sha)
             except OSError as exc:  # the document is indexed; only its page view is missing
                 log.warning("could not keep the original of %s: %s", name, exc)
         return result

@@ -350,7 +350,7 @@ class KnowledgeBase:
     def prune_originals(self) -> None:
         """Keep only the original files of the documents that remain."""
         if self.originals is not None:
-            self.originals.prune((d.sha256, d.name) for d in self.documents())
+            self.originals.prune(d.sha256 for d in self.documents())
 
     def set_labels(self, doc_id: int, labels: Iterable[str]
                    ) -> tuple[str, list[str], list[str]]:

@@ -1,10 +1,11 @@
 """The original files behind a pack's documents: kept so a citation can show its page.
 
-Content-addressed per pack (``originals/PACK/<sha256><suffix>``): a document's row already
-holds its SHA-256 and name, so nothing else needs recording, and a file indexed twice under
-two names is kept once. Written after a file is indexed, pruned to the documents that remain
-after every change (a delete, a new version replacing an old one), so a deleted document's
-file does not linger. Text that never was a file (``ingest_texts``) has no original.
+Content-addressed per pack (``originals/PACK/<sha256>``): a document's row already holds its
+SHA-256 (and its name, for the download), so nothing else needs recording, and a file indexed
+twice under two names is kept once. Written after a file is indexed, pruned to the documents
+that remain after every change (a delete, a new version replacing an old one), so a deleted
+document's file does not linger. Text that never was a file (``ingest_texts``) has no
+original.
 """
 
 from __future__ import annotations
@@ -16,28 +17,21 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-_SUFFIX_CHARS = 16
-
-
-def _suffix(name: str) -> str:
-    suffix = Path(name).suffix.lower()
-    return suffix if len(suffix) <= _SUFFIX_CHARS and suffix[1:].isalnum() else ""
-
 
 class OriginalStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def path(self, sha256: str, name: str) -> Path:
-        return self.root / f"{sha256}{_suffix(name)}"
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256
 
-    def find(self, sha256: str, name: str) -> Path | None:
-        path = self.path(sha256, name)
+    def find(self, sha256: str) -> Path | None:
+        path = self.path(sha256)
         return path if path.is_file() else None
 
-    def keep(self, source: Path, sha256: str, name: str) -> None:
+    def keep(self, source: Path, sha256: str) -> None:
         """Copy ``source`` in (atomically: a reader never sees half a file)."""
-        target = self.path(sha256, name)
+        target = self.path(sha256)
         if target.is_file():
             return
         self.root.mkdir(parents=True, exist_ok=True)
@@ -50,11 +44,11 @@ class OriginalStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
 
-    def prune(self, documents: Iterable[tuple[str, str]]) -> int:
-        """Remove every original that no (sha256, name) of ``documents`` names; how many."""
+    def prune(self, kept: Iterable[str]) -> int:
+        """Remove every original whose SHA-256 is not in ``kept``; how many."""
         if not self.root.is_dir():
             return 0
-        wanted = {self.path(sha, name).name for sha, name in documents}
+        wanted = set(kept)
         removed = 0
         for path in self.root.iterdir():
             if path.is_file() and path.name not in wanted:

@@ -65,16 +65,16 @@ def test_originals_are_kept_for_files_and_pruned_with_their_documents(
     kb = res.kb("medical")
     (doc,) = kb.documents()
     store = kb.originals
-    assert store is not None and store.find(doc.sha256, doc.name) is not None
+    assert store is not None and store.find(doc.sha256) is not None
     (tmp_path / "v2").mkdir()
     second = _pdf(tmp_path / "v2" / "protocol.pdf", ["Anticoagulation protocol v2", PASSAGE])
     assert res.ingestor("medical").ingest([second]).results[0].outcome == "replaced"
     (new,) = kb.documents()
-    assert [p.name for p in store.root.iterdir()] == [store.path(new.sha256, new.name).name], \
+    assert [p.name for p in store.root.iterdir()] == [new.sha256], \
         "the replaced version's file is gone"
-    store.path(new.sha256, new.name).unlink()  # as if indexed before originals were kept
+    store.path(new.sha256).unlink()  # as if indexed before originals were kept
     assert res.ingestor("medical").ingest([second]).results[0].outcome == "duplicate"
-    assert store.find(new.sha256, new.name) is not None, "uploading it again brings it back"
+    assert store.find(new.sha256) is not None, "uploading it again brings it back"
     kb.delete_document(new.id)
     assert list(store.root.iterdir()) == []
 
