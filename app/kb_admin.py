@@ -97,23 +97,38 @@ def visible_documents(rt: Runtime, pack: str, principal: Principal | None
 
 
 def _require_visible(rt: Runtime, pack: str, doc_id: int, action: str,
-                     principal: Principal | None) -> None:
-    """The role for ``action``, and a document the principal may see: an editor cannot delete
-    or relabel what they are not cleared to know exists."""
-    if principal is None:
-        return
+                     principal: Principal) -> DocumentRow:
+    """The role for ``action``, and a document the principal may see (returned): an editor
+    cannot delete or relabel what they are not cleared to know exists."""
     principal.require(pack, action)
-    if doc_id not in {d.id for d in visible_documents(rt, pack, principal)[0]}:
+    doc = next((d for d in visible_documents(rt, pack, principal)[0] if d.id == doc_id), None)
+    if doc is None:
         raise AuthError(f"{principal.name} may not {action} document {doc_id} in '{pack}': it "
                         "does not exist or carries an access label they are not cleared for")
+    return doc
 
 
 def delete_document(rt: Runtime, pack: str, doc_id: int, *, actor: str,
                     principal: Principal | None = None) -> str:
-    _require_visible(rt, pack, doc_id, "delete", principal)
+    if principal is not None:
+        _require_visible(rt, pack, doc_id, "delete", principal)
     name = rt.resources.kb(pack).delete_document(doc_id)
     rt.audit.record(actor, "delete", pack, doc_id=doc_id, name=name)
     return name
+
+
+def _require_only_added(principal: Principal, pack: str, doc: DocumentRow,
+                        labels: list[str]) -> None:
+    wanted = set(normalize_labels(labels))
+    dropped = set(doc.labels or ()) - wanted
+    if dropped:
+        raise AuthError(f"{principal.name} may not remove the label(s) "
+                        f"{', '.join(sorted(dropped))}: ask an admin of '{pack}' to lift "
+                        "a document's restriction")
+    if not wanted <= principal.clearance(pack):
+        unheld = ", ".join(sorted(wanted - principal.clearance(pack)))
+        raise AuthError(f"{principal.name} may only add labels they are cleared for, not "
+                        f"{unheld}")
 
 
 def set_labels(rt: Runtime, pack: str, doc_id: int, labels: list[str], *,
@@ -121,19 +136,10 @@ def set_labels(rt: Runtime, pack: str, doc_id: int, labels: list[str], *,
     """Replace a document's access labels. An editor may restrict a document further, with
     labels they are cleared for, but only the pack's admins may lift a restriction: an
     editor who can read an HR file must not be able to make it readable by everyone."""
-    _require_visible(rt, pack, doc_id, "label", principal)
-    if principal is not None and principal.role(pack) != "admin":
-        current = next(d for d in rt.resources.kb(pack).documents() if d.id == doc_id)
-        wanted = set(normalize_labels(labels))
-        dropped = set(current.labels or ()) - wanted
-        if dropped:
-            raise AuthError(f"{principal.name} may not remove the label(s) "
-                            f"{', '.join(sorted(dropped))}: ask an admin of '{pack}' to lift "
-                            "a document's restriction")
-        if not wanted <= principal.clearance(pack):
-            unheld = ", ".join(sorted(wanted - principal.clearance(pack)))
-            raise AuthError(f"{principal.name} may only add labels they are cleared for, not "
-                            f"{unheld}")
+    if principal is not None:
+        current = _require_visible(rt, pack, doc_id, "label", principal)
+        if principal.role(pack) != "admin":
+            _require_only_added(principal, pack, current, labels)
     name, before, after = rt.resources.kb(pack).set_labels(doc_id, labels)
     rt.audit.record(actor, "label", pack, doc_id=doc_id, name=name, before=before, after=after)
     return name, after

@@ -65,10 +65,10 @@ def get_model(name: str, state: State, who: Caller) -> Model:
     return _model(state, name, who)
 
 
-def _check(state: ApiState, who: Principal, request: ChatRequest) -> None:
-    """What can be refused before answering: the messages' shape, the adapter role, and a
-    named session that is not this caller's in this pack."""
-    conversation.split(request.messages)
+def _check(state: ApiState, who: Principal, request: ChatRequest) -> conversation.Conversation:
+    """What can be refused before answering — the messages' shape, the adapter role, a named
+    session that is not this caller's in this pack — and the conversation they hold."""
+    talk = conversation.split(request.messages)
     if request.adapter:
         who.require(request.model, "adapters")
     sessions = state.rt.sessions
@@ -76,21 +76,17 @@ def _check(state: ApiState, who: Principal, request: ChatRequest) -> None:
                                or sessions.pack_of(request.session_id) != request.model):
         raise SessionNotFound(f"no conversation {request.session_id} of yours in "
                               f"'{request.model}'")
+    return talk
 
 
 def _answer(state: ApiState, who: Principal, request: ChatRequest,
-            on_token: Callable[[str], None]) -> Outcome:
-    """One turn, on a worker thread: the session, the answer, and where it continues."""
-    pack = request.model
-    manager = state.rt.dialog(pack, principal=who, cache=state.cache)
-    adapter = None
-    if request.adapter:
-        who.require(pack, "adapters")
-        generator = manager.answerer.generator
-        if generator is not None:
-            adapter = state.rt.resources.attach_pack_adapter(manager.pack, generator,
-                                                             request.adapter)
-    talk = conversation.split(request.messages)
+            talk: conversation.Conversation, on_token: Callable[[str], None]) -> Outcome:
+    """One turn, on a worker thread (after ``_check``): the session, the answer, and where
+    it continues."""
+    manager = state.rt.dialog(request.model, principal=who, cache=state.cache)
+    generator = manager.answerer.generator
+    adapter = (state.rt.resources.attach_pack_adapter(manager.pack, generator, request.adapter)
+               if request.adapter and generator is not None else None)
     session_id = conversation.session_for(manager, who.name, talk, request.session_id)
     result = manager.turn(session_id, talk.question, on_token=on_token, adapter=adapter)
     content = conversation.shown_text(result.answer)
@@ -159,20 +155,20 @@ class _FirstToken:
 async def chat_completions(request: ChatRequest, state: State,
                            who: Caller) -> dict[str, object] | StreamingResponse:
     known_pack(state, request.model, who)
-    await asyncio.to_thread(_check, state, who, request)  # 4xx now, not inside a 200 stream
+    talk = await asyncio.to_thread(_check, state, who, request)  # 4xx now, not in a stream
     reply = Reply(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), request.model)
     if request.stream:
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[str | None] = asyncio.Queue()
         timer = _FirstToken(state, request.model,
                             lambda p: loop.call_soon_threadsafe(pieces.put_nowait, p))
-        future = state.pool.submit(lambda: _answer(state, who, request, timer))  # 503: full
+        future = state.pool.submit(lambda: _answer(state, who, request, talk, timer))  # 503: full
         future.add_done_callback(lambda _: pieces.put_nowait(None))
         return StreamingResponse(_stream(state, request, reply, timer, future, pieces),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
     timer = _FirstToken(state, request.model, lambda _: None)
-    future = state.pool.submit(lambda: _answer(state, who, request, timer))
+    future = state.pool.submit(lambda: _answer(state, who, request, talk, timer))
     outcome = await asyncio.wait_for(future, state.options.answer_timeout_s)
     timer.mark()
     _observe(state, request.model, outcome)

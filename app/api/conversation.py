@@ -63,17 +63,15 @@ def shown_text(answer: Answer) -> str:
 def session_for(manager: DialogManager, user: str, conversation: Conversation,
                 session_id: str | None) -> str:
     """The session this request continues: the one named, the one its history was answered
-    in, or a new one (replayed from the history when there is any)."""
+    in (the fingerprint holds the user and the pack), or a new one (replayed from the history
+    when there is any). The turn itself refuses a session not this user's in this pack."""
     if session_id:
-        manager.state(session_id)  # raises for a session that is not this user's or pack's
         return session_id
     if not conversation.earlier:
         return manager.start()
     known = manager.store.session_for(fingerprint(user, manager.pack.name,
                                                   conversation.earlier))
-    if known is not None and manager.store.owner(known) == user:
-        return known
-    return manager.replay(conversation.earlier)
+    return known or manager.replay(conversation.earlier)
 
 
 def remember(manager: DialogManager, user: str, conversation: Conversation,

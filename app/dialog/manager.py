@@ -141,9 +141,10 @@ class DialogManager:
         fallback = self.model_fallback if state.awaiting else None
         change = update_slots(state, question, self.pack.slots, model_fallback=fallback)
         rewrite = rewrite_query(question, state, self.pack, update=change)
-        first = self.cache is not None and not (state.turns or state.awaiting)
-        key = self._cache_key(question, adapter) if first else None
-        cached = self.cache.get(key) if self.cache is not None and key else None
+        model, served = self._served(adapter)
+        cache = None if state.turns or state.awaiting else self.cache  # first turns only
+        key = self._cache_key(question, model, served) if cache is not None else ""
+        cached = cache.get(key) if cache is not None else None
         if cached is not None:
             answer, awaiting = cached.answer, list(cached.awaiting)
             answer.timings = Timings()  # this turn searched and generated nothing
@@ -154,18 +155,16 @@ class DialogManager:
                 answer, awaiting, rewrite = self._respond(question, lang, state, rewrite,
                                                           on_token, adapter)
             except BaseException:
-                if self.cache is not None and key:
-                    self.cache.abandon(key)
+                if cache is not None:
+                    cache.abandon(key)
                 raise
-            if self.cache is not None and key:
-                self.cache.put(key, answer, awaiting, rewrite.reason)
+            if cache is not None:
+                cache.put(key, answer, awaiting, rewrite.reason)
         state.add_turn(Turn(state.next_index, question, rewrite.query, answer.decision,
                             answer.text, [p.chunk_id for _, p in answer.cited_passages()]))
         state.awaiting = awaiting
-        model = self.answerer.generator.model_id if self.answerer.generator else "extractive"
-        used_adapter = (adapter or self.answerer.adapter) if self.answerer.generator else None
         turn_id = self.store.record_turn(session_id, state, answer, rewrite, model=model,
-                                         adapter=used_adapter, actor=self.user or "")
+                                         adapter=served, actor=self.user or "")
         return TurnResult(session_id, turn_id, answer, rewrite, change, state,
                           cached=cached is not None)
 
@@ -205,13 +204,17 @@ class DialogManager:
             awaiting = []
         return answer, awaiting, rewrite
 
-    def _cache_key(self, question: str, adapter: str | None) -> str:
+    def _served(self, adapter: str | None) -> tuple[str, str | None]:
+        """The model and the adapter this turn answers with (an extractive pack: neither)."""
         generator = self.answerer.generator
+        if generator is None:
+            return "extractive", None
+        return generator.model_id, adapter or self.answerer.adapter
+
+    def _cache_key(self, question: str, model: str, adapter: str | None) -> str:
         return cache_key(
             pack=self.pack.name, settings=repr((self.pack.retrieval, self.pack.generation)),
-            revision=self.answerer.retriever.kb.revision(),
-            model=generator.model_id if generator else "extractive",
-            adapter=(adapter or self.answerer.adapter) if generator else None,
+            revision=self.answerer.retriever.kb.revision(), model=model, adapter=adapter,
             clearance=self.clearance, question=question)
 
     def _dependence(self, missing: list[SlotConfig], scoped: ScopeOutcome,

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import sessionmaker
 
 from app.dialog.audit_chain import append as append_audit
@@ -187,8 +187,7 @@ class SessionStore:
                 raise VeriragError(f"no turn with id {turn_id}")
             if (turn.feedback, turn.feedback_comment) == (value, comment):
                 return  # nothing changed (a widget re-sent its value): no second record
-            s.execute(update(TurnRow).where(TurnRow.id == turn_id)
-                      .values(feedback=value, feedback_comment=comment))
+            turn.feedback, turn.feedback_comment = value, comment
             row = self._row(s, turn.session_id)
             append_audit(s, actor or (row.user or ""), "feedback", row.pack,
                          {"session": row.id, "turn": turn.index, "turn_id": turn_id,
