@@ -29,7 +29,7 @@ from knowledge.ingest import Ingestor, IngestReport, TextDoc, iter_files
 from knowledge.kb import KnowledgeBase
 from knowledge.store import make_engine
 
-CACHE_FORMAT = 3  # bump when a loader or the chunker changes what a corpus indexes into
+CACHE_FORMAT = 4  # bump when a loader or the chunker changes what a corpus indexes into
 MANIFEST = "manifest.json"
 
 ProgressFn = Callable[[int, int], None]
