@@ -10,18 +10,18 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from app.dialog.arithmetic import asks_for_calculation, calculate
 from app.dialog.citations import CheckedStream, Numbering, render, render_piece
 from app.dialog.evidence import anchor_terms, has_evidence
 from app.dialog.extractive import extract
 from app.dialog.prompt import build_messages
+from app.dialog.relevance import answers_the_question
 from app.dialog.types import Answer, AnswerSentence
 from app.models.generator import GenerationParams, Generator
 from domains.pack import Pack
 from knowledge.embedding import Embedder
 from knowledge.retrieval import Filters, RetrievalResult, Retriever
 from knowledge.text.language import text_language
-from knowledge.text.tokenize import coverage
-from knowledge.types import Passage
 
 TokenFn = Callable[[str], None]
 question_language = text_language
@@ -31,21 +31,6 @@ def _is_refusal(text: str, refusal: str) -> bool:
     norm = re.sub(r"\W+", " ", text).strip().lower()
     ref = re.sub(r"\W+", " ", refusal).strip().lower()
     return bool(ref) and (ref[:40] in norm or (norm in ref and len(norm) > 10))
-
-
-MIN_ANSWER_COVERAGE = 0.34
-
-
-def answers_the_question(question: str, sentences: Sequence[AnswerSentence],
-                         sources: Sequence[Passage]) -> bool:
-    """Whether the answer (with the headings of the passages it cites) names at least a third
-    of the question's key terms. Measured on covidqa-mini and pubmedqa-mini answers: the
-    wrong ones below this named 0-33 % of the question, the correct ones 36 % or more."""
-    cited = {n for s in sentences for n in s.citations}
-    headings = " ".join(" ".join(sources[n - 1].heading_path) for n in cited
-                        if 0 < n <= len(sources))
-    text = " ".join(s.text for s in sentences)
-    return coverage(question, f"{headings} {text}") >= MIN_ANSWER_COVERAGE
 
 
 class Answerer:
@@ -106,6 +91,11 @@ class Answerer:
         blocked = self._blocked_term(question)
         if blocked or not has_evidence(found, self.pack.retrieval, lang):
             return self._refuse(answer, refusal, blocked)
+        if (worked := calculate(query, found.passages, lang)) is not None:
+            # an average or a change over a table row's periods: computed, working shown
+            answer.mode = "calculated"
+            self._finish(answer, [worked], lang, on_token)
+            return answer
         if self.pack.generation.mode == "extractive" or self.generator is None:
             answer.mode = "extractive"
             self._finish(answer, extract(query, found.passages, self.embedder), lang, on_token)
@@ -185,6 +175,11 @@ class Answerer:
         if sentences and not answers_the_question(answer.query, sentences, answer.sources):
             answer.removed_sentences.extend(f"off-topic: {s.text}" for s in sentences)
             sentences = []
+        if answer.mode.startswith("extractive") and asks_for_calculation(answer.query):
+            # a quoted row gives the figures, not the average or change that was asked for
+            answer.removed_sentences.extend(f"not the computed figure asked for: {s.text}"
+                                            for s in sentences if s.row)
+            sentences = [s for s in sentences if not s.row]
         if on_token is not None or answer.mode.startswith("extractive"):
             numbering = Numbering()
             sentences = [numbering.sentence(s) for s in sentences]

@@ -14,6 +14,11 @@ plus a second only when it is nearly as good AND covers a question term the firs
 a second sentence that says the same thing again is noise, and a duplicate is never shown.
 List numbers and Markdown emphasis are stripped from a quoted sentence ("4. **Give** 15 g"
 reads "Give 15 g").
+
+Only sentences that read as statements are quoted: not one cut off at a passage's edge, not a
+run of capitalised words (a table flattened by PDF extraction, a signature block), not an
+abstract's aim ("To examine whether ...") or a question restated without its mark, and not
+one over 200 tokens (quoting a window of it would be a garbled fragment).
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.dialog.claim_text import clean_claim
+from app.dialog.claim_text import LATIN_WORD, clean_claim, is_fragment
 from app.dialog.injection import looks_like_instruction
 from app.dialog.quantities import quantities
+from app.dialog.relevance import has_answer_type
 from app.dialog.tables import Row, row_text, table_cells, table_rows
 from app.dialog.types import AnswerSentence
 from knowledge.embedding import Embedder
+from knowledge.text.cjk import han_count
 from knowledge.text.sentences import split_sentences, token_spans
 from knowledge.text.tokenize import coverage, key_terms
 from knowledge.types import Passage
@@ -38,23 +45,49 @@ MAX_SENTENCES = 2
 MAX_CANDIDATES = 60
 MARGIN = 0.15
 LEAD_DISCOUNT = 0.1
-WINDOW_TOKENS = 40
 MIN_TOKENS = 6
 
 __all__ = ["Candidate", "candidate_sentences", "extract", "table_rows"]
 
 
-def _windows(text: str) -> list[str]:
-    """A run-on "sentence" (a table flattened by PDF extraction) cut into verbatim windows."""
-    spans = token_spans(text)
-    if len(spans) <= WINDOW_TOKENS * 3 // 2:
-        return [text]
-    step = WINDOW_TOKENS // 2
-    out = []
-    for i in range(0, len(spans) - step, step):
-        window = spans[i : i + WINDOW_TOKENS]
-        out.append(text[window[0][0] : window[-1][1]])
-    return out
+# Sentences that state no finding: an abstract's aim ("To examine whether ...", "The aim of
+# the present study was ..."), its method ("we tested whether ...") and a question restated
+# without its mark ("Do polyps from pre- and post-menopausal women differ ...").
+_NO_FINDING = re.compile(
+    r"^(?:to (?:investigate|examine|determine|assess|evaluate|compare|explore|describe|"
+    r"identify|analy[sz]e|test|study|review|report|show|estimate|measure|clarify|establish|"
+    r"characteri[sz]e|quantify|understand|ascertain|elucidate|discuss)\b|"
+    r"(?:the |our |this )?(?:main |primary )?(?:aims?|objectives?|purposes?|goals?)"
+    r"(?: of [\w\s-]{0,40}?)? (?:is|was|were|are) to\b|"
+    r"(?:do|does|did|is|are|can) (?!not\b|n't\b)[^.;]*\.?$)|"
+    r"\b(?:we|this (?:study|paper|work|trial|review|analysis)|the (?:present |current )?"
+    r"(?:study|paper|trial|review|analysis))\s+(?:aims?|aimed|sought|seeks|tested|tests|"
+    r"examined|examines|investigated|investigates|assessed|assesses|evaluated|evaluates|"
+    r"explored|explores|asked|asks|hypothesi[sz]ed)\s+(?:to\b|whether\b|if\b|how\b)",
+    re.I)
+# a paper's own reference numbers ("[6, 18, 23]"): read as verirag's citations otherwise
+_REFERENCES = re.compile(r"\s*\[\d+(?:\s*[,–-]\s*\d+)*\]")
+_TERMINAL = tuple(".!?。！？；;:：\"”’)）」』")
+MAX_TOKENS = 200
+MIN_LOWER_SHARE = 0.3
+
+
+def _quotable(piece: str, last: bool, alone: bool, previous: str = "") -> bool:
+    """A sentence that reads as a statement: not cut off at the passage's edges, not a
+    heading/table/signature run of capitalised words, not an aim or a restated question."""
+    # "；" ends a clause that stands alone ("截至2023年末，不良贷款率为1.36%；")
+    if is_fragment(piece.rstrip("；; ")) or _NO_FINDING.search(piece):
+        return False
+    if piece.lstrip()[:1] in ")]},;:、，；）":
+        return False
+    if piece[:1].islower() and previous.rstrip().endswith((".", "!", "?")):
+        return False  # a lower-case start after a full stop: split inside a sentence ("et al.")
+    if last and not alone and not piece.rstrip().endswith(_TERMINAL):
+        return False  # the passage ends mid-sentence
+    words = [w for w in LATIN_WORD.findall(piece) if w.isalpha()]
+    # "Fiscal 2024 Fiscal 2023 Total Stores at Beginning of ...": a table or signature run
+    return not (len(words) >= 8 and han_count(piece) < 2
+                and sum(1 for w in words if w.islower()) / len(words) < MIN_LOWER_SHARE)
 
 
 @dataclass(frozen=True)
@@ -84,17 +117,19 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
                     out.append(Candidate(n, text, f"{title}: {text}" if title else text, row))
             continue
         previous = ""
-        for start, end in split_sentences(p.text):
-            for piece in _windows(clean_claim(p.text[start:end])):
-                # a heading line ("5.1 Single-name limit") names a topic, it answers nothing
-                # nor does a question the document asks ("Do polyps differ?")
-                if (len(token_spans(piece)) >= MIN_TOKENS and not looks_like_instruction(piece)
-                        and not piece.rstrip().endswith(("?", "？"))):
-                    # ranked with its section title: "Give 15-20 g" sits under "able to
-                    # swallow"
-                    context = f"{title}: {piece}" if title else piece
-                    out.append(Candidate(n, piece, context, lead=previous))
-                previous = piece
+        spans = split_sentences(p.text)
+        for i, (start, end) in enumerate(spans):
+            piece = _REFERENCES.sub("", clean_claim(p.text[start:end]))
+            # a heading line ("5.1 Single-name limit") names a topic, it answers nothing
+            # nor does a question the document asks ("Do polyps differ?")
+            if (MIN_TOKENS <= len(token_spans(piece)) <= MAX_TOKENS
+                    and not looks_like_instruction(piece)
+                    and not piece.rstrip().endswith(("?", "？"))
+                    and _quotable(piece, i == len(spans) - 1, len(spans) == 1, previous)):
+                # ranked with its section title: "Give 15-20 g" sits under "able to swallow"
+                context = f"{title}: {piece}" if title else piece
+                out.append(Candidate(n, piece, context, lead=previous))
+            previous = piece
     return out[:MAX_CANDIDATES]
 
 
@@ -127,7 +162,8 @@ def _new_terms(question_terms: set[str], text: str, covered: set[str]) -> set[st
 
 def extract(question: str, passages: Sequence[Passage], embedder: Embedder,
             max_sentences: int = MAX_SENTENCES) -> list[AnswerSentence]:
-    candidates = candidate_sentences(passages)
+    # a "how much" answer needs a number, a "how long" one a time: rank only those that can be
+    candidates = [c for c in candidate_sentences(passages) if has_answer_type(question, c.text)]
     if not candidates:
         return []
     qvec = embedder.embed_query(question)

@@ -27,3 +27,27 @@ def test_the_row_that_answers_is_quoted_with_its_header(runtime: Runtime) -> Non
                         runtime.resources.kb("medical").embedder)
     assert MITRAL in [s.text for s in sentences]
     assert all(s.citations == (1,) and s.text.startswith("Indication: ") for s in sentences)
+
+
+def test_only_statements_are_quoted_not_aims_cut_offs_or_capitalised_runs() -> None:
+    from app.dialog.extractive import candidate_sentences
+    text = ("To examine whether private care reduces demand for NHS care. "
+            "The objective of the present study was to determine whether demand fell. "
+            "With a 2 x 2 design, we tested whether demand changed in 2019. "
+            "Do patients from urban and rural areas have similar demand for NHS care. "
+            "Fiscal 2024 Fiscal 2023 Total Stores at Beginning of Second Quarter Stores Opened "
+            "Stores Closed Total Stores at End of Second Quarter. "
+            "Private care did not reduce the demand for NHS care in any region studied [4, 7]. "
+
+            "The effect was largest among patients who had")
+    quoted = [c.text for c in candidate_sentences([Passage(1, 1, "a.txt", text, (), None, 1.0)])]
+    assert quoted == ["Private care did not reduce the demand for NHS care in any region studied."]
+    # split inside a sentence: a lower-case start after a full stop is not quoted
+    from app.dialog.extractive import _quotable
+    assert not _quotable("estimates that a higher share was infected in March.", False, False,
+                         previous="Table 1: Posterior model estimates as of 28th March 2020.")
+    assert _quotable("non-compete: for 6 months after the Termination Date.", False, False)
+    # a Chinese clause ending in "；" stands alone
+    zh = "截至2023年末，本行不良贷款率为1.36%，比上年末下降0.06个百分点；拨备覆盖率218.45%。"
+    quoted = [c.text for c in candidate_sentences([Passage(1, 1, "b.md", zh, (), None, 1.0)])]
+    assert any("1.36%" in q for q in quoted)

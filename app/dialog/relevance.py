@@ -1,0 +1,108 @@
+"""Does a checked answer answer the question that was asked?
+
+Every sentence the checker keeps is true to its passage; a true sentence about something else
+is still a confident wrong answer ("When does the initial term expire?" answered with the
+sentence naming the agreement's parties and date). Three tests, each a property of the
+question, not of any one document:
+
+- **coverage**: the answer (with its passages' headings) names at least a third of the
+  question's key terms. Measured on covidqa-mini and pubmedqa-mini answers: the wrong ones
+  below this named 0-33 % of the question, the correct ones 36 % or more.
+- **focus**: the sentences themselves carry at least one of the words the question asks
+  about: its key terms less the names it uses to say where to look (capitalised or quoted
+  words: the agreement's title and parties are in every passage of it; "term" and "expire"
+  are the question) and less the words that only shape a question ("how long", "take").
+- **answer type**: a question asking how much or how many needs a number in the answer (a
+  year alone does not count); one asking how long or when needs a time, date or duration.
+- **years**: every year the question names is in the answer or in the names and headings of
+  the passages it cites.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from app.dialog.quantities import quantities
+from app.dialog.types import AnswerSentence
+from knowledge.text.tokenize import coverage, key_terms, stem
+from knowledge.types import Passage
+
+MIN_ANSWER_COVERAGE = 0.34
+
+_HOW_MUCH = re.compile(
+    r"\bhow (?:much|many)\b|\bwhat (?:is|was|were|are) the (?:number|amount|total|value|"
+    r"price|cost|size)\b|多少|几个|几名|几人|几次|金额是|数额", re.I)
+_HOW_LONG = re.compile(r"\bhow (?:long|soon|quickly|often)\b|\bwithin (?:what|how)\b|"
+                       r"\bby when\b|多久|多长时间|多长|几天|几个月|几年|期限", re.I)
+_WHEN = re.compile(r"^\s*when\b|\bwhat (?:date|year|day|time)\b|\bon which date\b|何时|"
+                   r"什么时候|哪一年|哪年|哪天|几月|何日", re.I)
+# a time, a date or a span of time, in digits or in words ("within six months", "三年")
+_TIME = re.compile(
+    r"\b(?:seconds?|minutes?|hours?|days?|weeks?|fortnights?|months?|years?|quarters?|"
+    r"daily|weekly|monthly|quarterly|annual(?:ly)?|yearly|immediately|promptly|"
+    r"jan(?:uary)?|feb(?:ruary)?|march|apr(?:il)?|may(?=\s+\d)|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|noon|midnight)\b|"
+    r"\d{1,2}[:.]\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|(?<!\d)(?:19|20)\d{2}(?!\d)|"
+    r"秒|分钟|小时|天|日|周|星期|月|季度|年|立即|即时", re.I)
+_NUMBER_WORD = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|half|double|twice|none|no)\b|"
+    r"[一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟]", re.I)
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_QUESTION_WORDS = frozenset({
+    "long", "much", "many", "often", "soon", "quickly", "take", "get", "give", "make", "need",
+    "must", "should", "can", "could", "would", "kind", "type", "way", "ways", "according",
+    "say", "says", "tell", "explain", "describe", "mean", "means", "anything", "something"})
+_QUOTED = re.compile(r"[\"“”'‘’「」『』《》]([^\"“”'‘’「」『』《》]{2,})[\"“”'‘’「」『』《》]")
+
+
+def _named_terms(question: str) -> set[str]:
+    """Words the question uses as names: quoted titles and capitalised words after the first."""
+    names = {t for q in _QUOTED.findall(question) for t in key_terms(q)}
+    words = re.findall(r"[A-Za-z][\w'’-]*", question)
+    return names | set(key_terms(" ".join(w for w in words[1:] if w[0].isupper())))
+
+
+def focus_terms(question: str) -> list[str]:
+    """The question's key terms that say what is asked: not names, not question words."""
+    named = _named_terms(question)
+    return [t for t in key_terms(question) if t not in named and t not in _QUESTION_WORDS]
+
+
+def _mentions(text: str, terms: Sequence[str]) -> bool:
+    words = {stem(t) for t in key_terms(text)}
+    lowered = text.lower()
+    return any(stem(t) in words or (not t.isascii() and t in lowered) for t in terms)
+
+
+def has_answer_type(question: str, text: str) -> bool:
+    """A number for "how much", a date, year or duration for "when"; anything otherwise."""
+    if _HOW_LONG.search(question) or _WHEN.search(question):
+        return bool(_TIME.search(text))
+    if _HOW_MUCH.search(question):
+        return any(not q.is_year for q in quantities(text)) or bool(
+            _NUMBER_WORD.search(_YEAR.sub(" ", text)))
+    return True
+
+
+def names_the_years(question: str, text: str) -> bool:
+    """Every year the question names is in the answer or its sources' names and headings: a
+    2023 figure does not answer a question about 2021."""
+    found = set(_YEAR.findall(text))
+    return all(year in found for year in _YEAR.findall(question))
+
+
+def answers_the_question(question: str, sentences: Sequence[AnswerSentence],
+                         sources: Sequence[Passage]) -> bool:
+    """Whether the answer is about what was asked (the three tests above)."""
+    cited = {n for s in sentences for n in s.citations}
+    headings = " ".join(f"{sources[n - 1].doc_name} {' '.join(sources[n - 1].heading_path)}"
+                        for n in cited if 0 < n <= len(sources))
+    text = " ".join(s.text for s in sentences)
+    if coverage(question, f"{headings} {text}") < MIN_ANSWER_COVERAGE:
+        return False
+    focus = focus_terms(question)
+    if focus and not _mentions(text, focus):
+        return False
+    return has_answer_type(question, text) and names_the_years(question, f"{headings} {text}")

@@ -1,0 +1,52 @@
+"""A true, cited sentence about something else than the question is not an answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.dialog.relevance import answers_the_question, focus_terms, has_answer_type
+from app.dialog.types import AnswerSentence
+from knowledge.types import Passage
+
+CONTRACT = Passage(1, 1, "mediaco-lma.txt", "...", ("Local Programming and Marketing Agreement",),
+                   None, 1.0)
+
+
+def _answers(question: str, text: str, source: Passage = CONTRACT) -> bool:
+    return answers_the_question(question, [AnswerSentence(text, (1,))], [source])
+
+
+def test_the_sentence_must_name_what_is_asked_not_only_the_document_and_parties() -> None:
+    question = ('When does the initial term of the "LOCAL PROGRAMMING AND MARKETING AGREEMENT" '
+                "between MediaCo Holding Inc and WBLS-WLIB LLC expire?")
+    assert focus_terms(question)[:3] == ["initial", "term", "expire"]
+    parties = ('THIS LOCAL PROGRAMMING AND MARKETING AGREEMENT is made as of November 25, 2019 '
+               "by and between MediaCo Holding Inc. and WBLS-WLIB LLC.")
+    assert not _answers(question, parties)
+    assert _answers(question, "The initial term of this Agreement shall expire on December 31, "
+                              "2022, unless terminated earlier.")
+
+
+@pytest.mark.parametrize(("question", "text", "expected"), [
+    ("How long does a client have to complain?", "Complaints go to the Ombudsman.", False),
+    ("How long does a client have to complain?", "Within six months of our response.", True),
+    ("How soon must the notice be issued?", "Within 2 business days of becoming aware.", True),
+    ("By what time should patients leave the ward?", "Patients leave the ward by 11:00.", True),
+    ("How much was the fine?", "The court imposed a fine in 2019.", False),
+    ("How much was the fine?", "The court imposed a fine of £5,000.", True),
+    ("违约金是多少？", "违约金人民币伍拾万元。", True),
+    ("标准合同应在多长时间内备案？", "应当在标准合同生效之日起10个工作日内备案。", True),
+    ("Who approves the exposure?", "The Credit Committee approves it.", True),
+])
+def test_the_answer_has_the_kind_of_value_asked_for(question: str, text: str,
+                                                    expected: bool) -> None:
+    assert has_answer_type(question, text) is expected
+
+
+def test_a_figure_for_another_year_does_not_answer() -> None:
+    source = Passage(1, 1, "annual-report.md", "...", ("Chairman's statement",), None, 1.0)
+    question = "What was Northbridge Bank's profit before tax in 2021?"
+    text = "The Bank delivered profit before tax of £1,146 million, up 21% on 2022."
+    assert not _answers(question, text, source)
+    assert _answers(question.replace("2021", "2023"), text,
+                    Passage(1, 1, "annual-report-2023.md", "...", (), None, 1.0))
