@@ -7,6 +7,9 @@ anchored on ("the Manchester office") must occur somewhere in the knowledge base
 about office hours in general does not answer a question about an office the documents never
 mention. Names are checked against the whole knowledge base, not the passage, because the
 institution's own name ("Northbridge") is rarely repeated in the passage holding the figure.
+The parties of "the agreement between A and B" only say which document is meant, and an
+excerpt of a contract (a clause, a schedule) seldom repeats them all: one of them known is
+enough; none known, and the document is not there.
 Either of the first two signals alone is easy to fool.
 
 The decision is taken from the retrieval result alone: the answerer asks the search to check
@@ -20,6 +23,8 @@ import re
 
 from domains.pack import RetrievalConfig
 from knowledge.retrieval import RetrievalResult
+from knowledge.text.tokenize import coverage
+from knowledge.types import Passage
 
 # Capitalised words that are not the first word of a sentence: names of places, firms, drugs.
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<![.!?])\b([A-Z][a-z]{2,}(?:[-'][A-Za-z]+)*)")
@@ -37,6 +42,27 @@ def anchor_names(question: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+_PARTIES = re.compile(r"\bbetween\s+(.+?\s+and\s+.+?)(?=[:?;]|$)")
+_QUOTED_TITLE = re.compile(r"[\"“”][^\"“”]{3,}[\"“”]")
+# legal forms every contract repeats: knowing "Inc" says nothing about which contract it is
+_LEGAL_FORMS = frozenset({"Inc", "Ltd", "Llc", "Corporation", "Corp", "Company", "Limited",
+                          "Plc", "Group", "Holding", "Holdings", "Pty", "Partners", "Bank"})
+
+
+def party_names(question: str) -> set[str]:
+    """The names inside "between A and B" (the parties that identify a contract)."""
+    spans = [m.span(1) for m in _PARTIES.finditer(question.strip())]
+    return {name for name in anchor_names(question) if name not in _LEGAL_FORMS
+            and any(question.strip().find(name, a) in range(a, b) for a, b in spans)}
+
+
+def content_of(question: str) -> str:
+    """The question without what only says which document is meant: a quoted title and
+    "between A and B" ("In the "Agency Agreement" between X and Y: is there a right of first
+    refusal?" asks about a right of first refusal)."""
+    return _PARTIES.sub(" ", _QUOTED_TITLE.sub(" ", question))
+
+
 def anchor_terms(question: str, lang: str) -> list[str]:
     """The terms the search must check the knowledge base knows (``check_terms``).
 
@@ -51,9 +77,19 @@ def has_evidence(found: RetrievalResult, cfg: RetrievalConfig, lang: str) -> boo
     ``found`` must come from a search given ``check_terms=anchor_terms(question, lang)``.
     """
     if lang == "en" and found.unknown_terms:
-        return False
+        unknown = set(found.unknown_terms)
+        parties = party_names(found.query)
+        if unknown - parties or parties <= unknown:
+            return False
     use_dense = lang in cfg.dense_languages
+    content = content_of(found.query)
+    named = content != found.query  # the question names its document: cover what it asks
+
+    def covered(p: Passage) -> float:
+        lexical = found.lexical.get(p.chunk_id, 0.0)
+        return max(lexical, coverage(content, p.text)) if named else lexical
+
     return any(
-        found.lexical.get(p.chunk_id, 0.0) >= cfg.min_coverage
+        covered(p) >= cfg.min_coverage
         and (not use_dense or found.dense.get(p.chunk_id, -1.0) >= cfg.min_score)
         for p in found.passages)

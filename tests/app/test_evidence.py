@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from app.dialog.answerer import Answerer
-from app.dialog.evidence import anchor_terms, has_evidence
+from app.dialog.evidence import anchor_terms, content_of, has_evidence, party_names
 from domains.pack import RetrievalConfig, load_pack
 from knowledge.retrieval import Filters, RetrievalResult
 from knowledge.types import Passage
@@ -35,6 +35,36 @@ def test_an_english_question_about_an_unknown_name_is_refused() -> None:
     assert anchor_terms(question, "en") == ["Manchester"]
     assert not has_evidence(_result(0.9, 0.9, ["Manchester"]), CFG, "en")
     assert anchor_terms("曼彻斯特办公室几点开门？", "zh") == []
+
+
+def test_one_known_party_of_a_contract_is_enough_but_none_is_not() -> None:
+    question = ('In the "Manufacturing Agreement" between Sonos, Inc and Inventec Appliances '
+                "Corporation: does the contract contain a license grant?")
+    # legal forms ("Inc") are in every contract: they do not say which one is meant
+    assert party_names(question) == {"Sonos", "Inventec", "Appliances"}
+
+    def found(unknown: list[str]) -> RetrievalResult:
+        return replace(_result(0.9, 0.9, unknown), query=question)
+
+    # the clause that holds the grant names the licensee by its short form only ("IAC")
+    assert has_evidence(found(["Inventec", "Appliances"]), CFG, "en")
+    assert not has_evidence(found(["Sonos", "Inventec", "Appliances"]), CFG, "en")
+    # a name outside "between ... and ..." is still the subject: unknown, refused
+    assert not has_evidence(found(["Manufacturing"]), CFG, "en")
+
+
+def test_a_question_naming_its_contract_must_cover_what_it_asks_not_the_names() -> None:
+    question = ('In the "Agency Agreement" between Alliance Mutual and Keystone Bancorp: is there '
+                "a right of first refusal?")
+    assert content_of(question).split() == ["In", "the", ":", "is", "there", "a", "right", "of",
+                                            "first", "refusal?"]
+    clause = Passage(7, 1, "agency.md", "The Bank grants the Company a right of first refusal "
+                     "on any sale of its shares.", (), None, 0.5)
+    # the search counted the title and the parties too, which the clause does not repeat
+    result = RetrievalResult(question, [clause], {7: 0.6}, {7: 0.3}, [])
+    assert has_evidence(result, CFG, "en")
+    assert not has_evidence(replace(result, query="Is there a right of first refusal?"), CFG,
+                            "en")
 
 
 def test_no_passages_is_no_evidence() -> None:
