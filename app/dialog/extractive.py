@@ -16,9 +16,10 @@ List numbers and Markdown emphasis are stripped from a quoted sentence ("4. **Gi
 reads "Give 15 g").
 
 Only sentences that read as statements are quoted: not one cut off at a passage's edge, not a
-run of capitalised words (a table flattened by PDF extraction, a signature block), not an
-abstract's aim ("To examine whether ...") or a question restated without its mark, and not
-one over 200 tokens (quoting a window of it would be a garbled fragment).
+run of capitalised words or of more than six numbers (a table flattened by PDF extraction, a
+signature block), not an abstract's aim ("To examine whether ...") or a document's note on
+itself ("In this section we will describe ..."), not a question restated without its mark,
+and not one over 200 tokens (quoting a window of it would be a garbled fragment).
 """
 
 from __future__ import annotations
@@ -63,8 +64,12 @@ _NO_FINDING = re.compile(
     r"\b(?:we|this (?:study|paper|work|trial|review|analysis)|the (?:present |current )?"
     r"(?:study|paper|trial|review|analysis))\s+(?:aims?|aimed|sought|seeks|tested|tests|"
     r"examined|examines|investigated|investigates|assessed|assesses|evaluated|evaluates|"
-    r"explored|explores|asked|asks|hypothesi[sz]ed)\s+(?:to\b|whether\b|if\b|how\b)",
+    r"explored|explores|asked|asks|hypothesi[sz]ed)\s+(?:to\b|whether\b|if\b|how\b)|"
+    r"\bin this (?:section|chapter|part|report|document)\b[^.]{0,20}\b(?:we|you) (?:will|shall)\b|"
+    r"\bthis (?:section|chapter) (?:describes|presents|discusses|sets out|explains)\b",
     re.I)
+_NUMBER_TOKEN = re.compile(r"(?<![\w.])[$€£¥(]?-?\d[\d,.]*%?\)?(?![\w])")
+MAX_NUMBERS = 6
 # a paper's own reference numbers ("[6, 18, 23]"): read as verirag's citations otherwise
 _REFERENCES = re.compile(r"\s*\[\d+(?:\s*[,–-]\s*\d+)*\]")
 _TERMINAL = tuple(".!?。！？；;:：\"”’)）」』")
@@ -80,11 +85,16 @@ def _quotable(piece: str, last: bool, alone: bool, previous: str = "") -> bool:
         return False
     if piece.lstrip()[:1] in ")]},;:、，；）":
         return False
-    if piece[:1].islower() and previous.rstrip().endswith((".", "!", "?")):
-        return False  # a lower-case start after a full stop: split inside a sentence ("et al.")
+    end = previous.rstrip()[-1:]
+    if piece[:1].islower() and end and not (end.islower() or end in ",;:(-–"):
+        # lower case after a full stop or a title line: text lost in extraction ("... 28th
+        # March 2020" then "estimates that ..."); after "on the" it is a wrapped line
+        return False
     if last and not alone and not piece.rstrip().endswith(_TERMINAL):
         return False  # the passage ends mid-sentence
     words = [w for w in LATIN_WORD.findall(piece) if w.isalpha()]
+    if han_count(piece) < 2 and len(_NUMBER_TOKEN.findall(piece)) > MAX_NUMBERS:
+        return False  # "Working capital $ 4,237 $ 3,942 Current ratio 1.6 1.4 ...": a table
     # "Fiscal 2024 Fiscal 2023 Total Stores at Beginning of ...": a table or signature run
     return not (len(words) >= 8 and han_count(piece) < 2
                 and sum(1 for w in words if w.islower()) / len(words) < MIN_LOWER_SHARE)

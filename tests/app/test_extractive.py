@@ -46,7 +46,15 @@ def test_only_statements_are_quoted_not_aims_cut_offs_or_capitalised_runs() -> N
     from app.dialog.extractive import _quotable
     assert not _quotable("estimates that a higher share was infected in March.", False, False,
                          previous="Table 1: Posterior model estimates as of 28th March 2020.")
+    assert not _quotable("estimates that a higher share was infected in March.", False, False,
+                         previous="Table 1: Posterior model estimates as of 28th March 2020")
     assert _quotable("non-compete: for 6 months after the Termination Date.", False, False)
+    assert not _quotable("Working capital $ 4,237 $ 3,942 Current ratio 1.6 1.4 Debt $ 250 $ "
+                         "300 Equity $ 1,200 $ 1,100.", False, False)
+    assert not _quotable("In this section, we will describe the results of operations.", False,
+                         False)
+    assert _quotable("termination of this agreement, the Recipient shall return it in 10 days.",
+                     False, False, previous="5.1 If so requested in writing, and in any event on")
     # a Chinese clause ending in "；" stands alone
     zh = "截至2023年末，本行不良贷款率为1.36%，比上年末下降0.06个百分点；拨备覆盖率218.45%。"
     quoted = [c.text for c in candidate_sentences([Passage(1, 1, "b.md", zh, (), None, 1.0)])]
