@@ -266,6 +266,12 @@ class TransformersGenerator:
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         result: dict[str, Any] = {}
+        # A reader who stops reading (Stop in the web app, a client that hangs up) closes the
+        # stream: generate() then ends at its next token instead of holding the model's lock
+        # for every token still to come.
+        stopped = threading.Event()
+        kwargs["stopping_criteria"] = _stop_when(stopped)
+        stream = GenerationStream(iter(()), n_prompt_tokens=int(input_ids.shape[1]))
 
         def run() -> None:
             import torch
@@ -274,24 +280,38 @@ class TransformersGenerator:
                 try:
                     with self._using(adapter):
                         out = self.model.generate(**kwargs)
-                    result["n"] = int(out.shape[1] - input_ids.shape[1])
+                    result["n"] = stream.n_tokens = int(out.shape[1] - input_ids.shape[1])
                 except Exception as exc:  # surfaced to the caller below, not swallowed
                     result["error"] = exc
                     streamer.end()
 
         thread = threading.Thread(target=run, daemon=True)
-        stream = GenerationStream(iter(()), n_prompt_tokens=int(input_ids.shape[1]))
 
         def pieces() -> Iterator[str]:
             thread.start()
-            yield from streamer
+            try:
+                yield from streamer
+            finally:
+                stopped.set()
             thread.join()
             if "error" in result:
                 raise GenerationError(f"generation failed: {result['error']}")
-            stream.n_tokens = result.get("n", 0)
 
         stream.pieces = pieces()
         return stream
+
+
+def _stop_when(event: threading.Event) -> Any:
+    """A transformers stopping criterion that ends generation once ``event`` is set."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _Stopped(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            return torch.full((input_ids.shape[0],), event.is_set(), dtype=torch.bool,
+                              device=input_ids.device)
+
+    return StoppingCriteriaList([_Stopped()])
 
 
 def _remove_lora_layers(model: Any) -> None:

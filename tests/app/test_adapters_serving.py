@@ -357,3 +357,20 @@ def test_exported_lora_moves_the_logits_as_peft_does(
                    / (np.linalg.norm(engine_delta) * np.linalg.norm(peft_delta)))
     scale = float(np.linalg.norm(engine_delta) / np.linalg.norm(peft_delta))
     assert cosine > 0.95 and 0.8 < scale < 1.25, (cosine, scale)
+
+
+def test_a_reader_who_stops_reading_stops_the_generation(
+        make_torch_generator: Callable[[], TransformersGenerator]) -> None:
+    """Stop in the web app closes the stream; generate() must end there rather than hold the
+    model (and every other chat waiting for it) until its last token."""
+    gen = make_torch_generator()
+    long = GenerationParams(max_new_tokens=120, temperature=0.0, repetition_penalty=1.0)
+    messages = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
+    full = gen.stream(messages, long)
+    assert "".join(full.pieces) and full.n_tokens > 40, "the story runs long when read"
+    stopped = gen.stream(messages, long)
+    next(stopped.pieces)
+    stopped.pieces.close()  # what a rerun of the page does to the abandoned generator
+    after = gen.stream(messages, GREEDY)  # waits for the model, so the first has ended
+    assert "".join(after.pieces)
+    assert 0 < stopped.n_tokens < full.n_tokens
