@@ -71,6 +71,9 @@ def anchor_terms(question: str, lang: str) -> list[str]:
     return anchor_names(question) if lang == "en" else []
 
 
+LONG_QUESTION_TERMS = 10
+
+
 def has_evidence(found: RetrievalResult, cfg: RetrievalConfig, lang: str) -> bool:
     """Whether ``found`` supports an answer to a question in ``lang``.
 
@@ -82,12 +85,13 @@ def has_evidence(found: RetrievalResult, cfg: RetrievalConfig, lang: str) -> boo
         if unknown - parties or parties <= unknown:
             return False
     use_dense = lang in cfg.dense_languages
+    # cover what is asked: not the title and parties naming the document, and not every one
+    # of a long list of alternatives
     content = content_of(found.query)
-    named = content != found.query  # the question names its document: cover what it asks
 
     def covered(p: Passage) -> float:
-        lexical = found.lexical.get(p.chunk_id, 0.0)
-        return max(lexical, coverage(content, p.text)) if named else lexical
+        return max(found.lexical.get(p.chunk_id, 0.0),
+                   coverage(content, p.text, cap=LONG_QUESTION_TERMS))
 
     return any(
         covered(p) >= cfg.min_coverage

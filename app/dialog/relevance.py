@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from app.dialog.evidence import LONG_QUESTION_TERMS
 from app.dialog.quantities import quantities
 from app.dialog.types import AnswerSentence
 from knowledge.text.tokenize import coverage, key_terms, stem
@@ -100,7 +101,7 @@ def answers_the_question(question: str, sentences: Sequence[AnswerSentence],
     headings = " ".join(f"{sources[n - 1].doc_name} {' '.join(sources[n - 1].heading_path)}"
                         for n in cited if 0 < n <= len(sources))
     text = " ".join(s.text for s in sentences)
-    if coverage(question, f"{headings} {text}") < MIN_ANSWER_COVERAGE:
+    if coverage(question, f"{headings} {text}", cap=LONG_QUESTION_TERMS) < MIN_ANSWER_COVERAGE:
         return False
     focus = focus_terms(question)
     if focus and not _mentions(text, focus):

@@ -161,13 +161,17 @@ def stem(token: str) -> str:
     return token.rstrip("e")
 
 
-def coverage(question: str, passage: str) -> float:
+def coverage(question: str, passage: str, cap: int | None = None) -> float:
     """Share of the question's key terms that occur in the passage, from 0.0 to 1.0.
 
     Chinese terms are matched as substrings, so a passage that segments differently still
     counts; latin terms must match a whole token up to a crude suffix strip, so "cet1" is not
     found in "cet10" but "processed" is found in "processing". A question with no key terms
-    ("是什么？") scores 0.0: nothing in it can be grounded.
+    ("是什么？") scores 0.0: nothing in it can be grounded. With ``cap``, a question of more
+    key terms than that needs only ``cap`` of them: a clause description pasted as a question
+    ("a right of first refusal, first offer or first negotiation to purchase, license, market
+    or distribute equity, technology, assets, products or services") lists alternatives, and
+    no one clause names them all.
     """
     terms = key_terms(question)
     if not terms:
@@ -178,7 +182,7 @@ def coverage(question: str, passage: str) -> float:
     initials = "".join(w[0] for w in words if w not in _EN_STOPWORDS)
     found = sum(1 for t in terms if (t in text if _is_cjk(t) else (
         stem(t) in latin or _is_acronym_of(t, initials))))
-    return found / len(terms)
+    return min(1.0, found / min(len(terms), cap or len(terms)))
 
 
 def _is_acronym_of(term: str, initials: str) -> bool:
