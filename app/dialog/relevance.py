@@ -13,7 +13,9 @@ question, not of any one document:
   words: the agreement's title and parties are in every passage of it; "term" and "expire"
   are the question) and less the words that only shape a question ("how long", "take").
 - **answer type**: a question asking how much or how many needs a number in the answer (a
-  year alone does not count); one asking how long or when needs a time, date or duration.
+  year alone does not count); one asking how long or when needs a time, date or duration;
+  "What is X?" needs a sentence saying what X is ("X is ...", "X refers to ...", "... known as
+  X"), not one that only mentions it.
 - **years**: every year the question names is in the answer or in the names and headings of
   the passages it cites.
 """
@@ -77,8 +79,38 @@ def _mentions(text: str, terms: Sequence[str]) -> bool:
     return any(stem(t) in words or (not t.isascii() and t in lowered) for t in terms)
 
 
+# "What is X?" / "什么是X" asks for a definition: the answer says what X is, not only that
+# it exists ("There are ETFs for lots of different things" does not say what an ETF is)
+# not "What is the population of X?" nor "What is X's rate?": those ask for an attribute
+_WHAT_IS = re.compile(r"^\s*what\s+(?:is|are)\s+(?:an?\s+)?(?!the\b)((?:(?!\bof\b|'s\b|’s\b)"
+                      r"[^?]){2,60}?)\s*\??\s*$", re.I)
+_WHAT_IS_ZH = re.compile(r"^\s*(?:什么是(.{1,20}?)|(.{1,20}?)是什么)\s*[？?]?\s*$")
+_DEFINES = r"(?:is|are|was|were|means?|refers?\s+to|stands?\s+for|describes?|consists?\s+of)"
+
+
+def _defines(question: str, text: str) -> bool | None:
+    """Whether ``text`` says what the thing a "what is" question names is (None: not one)."""
+    if m := _WHAT_IS_ZH.match(question):
+        name = (m[1] or m[2]).strip()
+        return bool(re.search(re.escape(name) + r".{0,20}?(?:是|指|即|系)", text))
+    m = _WHAT_IS.match(question)
+    if m is None:
+        return None
+    terms = key_terms(m[1])
+    if not terms or len(terms) > 6:
+        return None
+    head = re.escape(terms[-1].rstrip("s"))
+    lowered = text.lower()
+    return bool(re.search(rf"\b{head}\w*\b[^.;]{{0,80}}?\b{_DEFINES}\b", lowered) or
+                re.search(rf"\b(?:called|known as|termed|defined as)\b[^.;]{{0,40}}\b{head}",
+                          lowered))
+
+
 def has_answer_type(question: str, text: str) -> bool:
-    """A number for "how much", a date, year or duration for "when"; anything otherwise."""
+    """A number for "how much", a date, year or duration for "when", what a thing is for
+    "what is X?"; anything otherwise."""
+    if (defined := _defines(question, text)) is not None:
+        return defined
     if _HOW_LONG.search(question) or _WHEN.search(question):
         return bool(_TIME.search(text))
     if _HOW_MUCH.search(question):

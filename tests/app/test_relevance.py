@@ -37,6 +37,13 @@ def test_the_sentence_must_name_what_is_asked_not_only_the_document_and_parties(
     ("违约金是多少？", "违约金人民币伍拾万元。", True),
     ("标准合同应在多长时间内备案？", "应当在标准合同生效之日起10个工作日内备案。", True),
     ("Who approves the exposure?", "The Credit Committee approves it.", True),
+    # "what is X?" wants what X is; "what is the X of Y?" an attribute, any sentence may say
+    ("What are ETFs?", "There are ETFs for lots of different things.", False),
+    ("What are ETFs?", "An ETF is an exchange traded fund that trades like a stock.", True),
+    ("What is long term investing?", "Long term investing means holding for years.", True),
+    ("What is the population of Shandong province?", "Shandong has 94 million people.", True),
+    ("什么是保密信息？", "双方应对保密信息保密。", False),
+    ("什么是保密信息？", "保密信息是指一方披露的技术信息。", True),
 ])
 def test_the_answer_has_the_kind_of_value_asked_for(question: str, text: str,
                                                     expected: bool) -> None:
