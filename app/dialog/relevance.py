@@ -16,8 +16,8 @@ question, not of any one document:
   year alone does not count); one asking how long or when needs a time, date or duration;
   "What is X?" needs a sentence saying what X is ("X is ...", "X refers to ...", "... known as
   X"), not one that only mentions it.
-- **years**: every year the question names is in the answer or in the names and headings of
-  the passages it cites.
+- **years**: every year the question names is in the answer or in the passages it cites (their
+  text, headings or document names).
 """
 
 from __future__ import annotations
@@ -138,4 +138,7 @@ def answers_the_question(question: str, sentences: Sequence[AnswerSentence],
     focus = focus_terms(question)
     if focus and not _mentions(text, focus):
         return False
-    return has_answer_type(question, text) and names_the_years(question, f"{headings} {text}")
+    # the year may be stated once at the top of the passage the sentence comes from
+    passages = " ".join(sources[n - 1].text for n in cited if 0 < n <= len(sources))
+    return has_answer_type(question, text) and names_the_years(
+        question, f"{headings} {text} {passages}")

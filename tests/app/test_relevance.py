@@ -57,3 +57,6 @@ def test_a_figure_for_another_year_does_not_answer() -> None:
     assert not _answers(question, text, source)
     assert _answers(question.replace("2021", "2023"), text,
                     Passage(1, 1, "annual-report-2023.md", "...", (), None, 1.0))
+    # stated once at the top of the passage the sentence comes from
+    assert _answers(question.replace("2021", "2023"), text,
+                    Passage(1, 1, "chairman.md", f"Results for 2023. {text}", (), None, 1.0))
