@@ -60,7 +60,9 @@ def content_of(question: str) -> str:
     """The question without what only says which document is meant: a quoted title and
     "between A and B" ("In the "Agency Agreement" between X and Y: is there a right of first
     refusal?" asks about a right of first refusal)."""
-    return _PARTIES.sub(" ", _QUOTED_TITLE.sub(" ", question))
+    stripped = _QUOTED_TITLE.sub(" ", question)
+    # "between Q2 of FY2024 and FY2023" is a period, not parties: only names are stripped
+    return _PARTIES.sub(" ", stripped) if party_names(question) else stripped
 
 
 def anchor_terms(question: str, lang: str) -> list[str]:

@@ -66,6 +66,11 @@ def test_a_question_naming_its_contract_must_cover_what_it_asks_not_the_names() 
     assert not has_evidence(replace(result, query="Is there a non-compete clause?"), CFG, "en")
 
 
+def test_between_two_periods_is_part_of_what_is_asked() -> None:
+    question = "Was there any change in the number of stores between Q2 of FY2024 and FY2023?"
+    assert content_of(question) == question
+
+
 def test_a_long_list_of_alternatives_needs_ten_of_its_terms_not_all() -> None:
     question = ("Is there a clause granting one party a right of first refusal, right of first "
                 "offer or right of first negotiation to purchase, license, market, or distribute "
