@@ -86,6 +86,8 @@ def _mentions(text: str, terms: Sequence[str]) -> bool:
 _WHAT_IS = re.compile(r"^\s*what\s+(?:is|are)\s+(?:an?\s+)?(?!the\b)((?:(?!\bof\b|'s\b|’s\b)"
                       r"[^?]){2,60}?)\s*\??\s*$", re.I)
 _WHAT_IS_ZH = re.compile(r"^\s*(?:什么是(.{1,20}?)|(.{1,20}?)是什么)\s*[？?]?\s*$")
+_PREPOSITIONS = frozenset({"for", "of", "to", "with", "in", "on", "about", "from", "by", "at",
+                          "like", "used"})
 _DEFINES = r"(?:is|are|was|were|means?|refers?\s+to|stands?\s+for|describes?|consists?\s+of)"
 
 
@@ -97,6 +99,9 @@ def _defines(question: str, text: str) -> bool | None:
     m = _WHAT_IS.match(question)
     if m is None:
         return None
+    words = m[1].lower().split()
+    if words[-1] in _PREPOSITIONS or any(w.endswith("ed") for w in words):
+        return None  # "What is zorvatinib reserved for?" asks what it is used for
     terms = key_terms(m[1])
     if not terms or len(terms) > 6:
         return None

@@ -42,6 +42,7 @@ def test_the_sentence_must_name_what_is_asked_not_only_the_document_and_parties(
     ("What are ETFs?", "An ETF is an exchange traded fund that trades like a stock.", True),
     ("What is long term investing?", "Long term investing means holding for years.", True),
     ("What is the population of Shandong province?", "Shandong has 94 million people.", True),
+    ("What is zorvatinib reserved for?", "Zorvatinib is reserved for resistant leukaemia.", True),
     ("什么是保密信息？", "双方应对保密信息保密。", False),
     ("什么是保密信息？", "保密信息是指一方披露的技术信息。", True),
 ])
