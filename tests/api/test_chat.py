@@ -91,7 +91,7 @@ def test_history_from_another_client_is_replayed_into_the_slots(api: Api) -> Non
     reply = client.chat.completions.create(model="legal", messages=[
         {"role": "user", "content": NDA},
         {"role": "assistant", "content": "(an answer shown by another tool)"},
-        {"role": "user", "content": "Which law governs it?"}])
+        {"role": "user", "content": "How much notice ends it?"}])
     extra = reply.model_extra["verirag"]
     assert extra["slots"].get("contract") == "NDA" and "NDA" in extra["query"]
     assert {s["document"] for s in extra["sources"]} == {"mutual-nda-template.pdf"}
