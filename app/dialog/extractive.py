@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.dialog.claim_text import LATIN_WORD, clean_claim, is_fragment
+from app.dialog.claim_text import DANGLING_IF_CUT, LATIN_WORD, clean_claim, is_fragment
 from app.dialog.injection import looks_like_instruction
 from app.dialog.quantities import quantities
 from app.dialog.relevance import has_answer_type
@@ -75,6 +75,8 @@ _REFERENCES = re.compile(r"\s*\[\d+(?:\s*[,–-]\s*\d+)*\]")
 _TERMINAL = tuple(".!?。！？；;:：\"”’)）」』")
 MAX_TOKENS = 200
 MIN_LOWER_SHARE = 0.3
+CUT_OFF_TOKENS = 25
+_CUT_AFTER = DANGLING_IF_CUT | {"who", "whom", "where"}
 
 
 def _quotable(piece: str, last: bool, alone: bool, previous: str = "") -> bool:
@@ -90,8 +92,12 @@ def _quotable(piece: str, last: bool, alone: bool, previous: str = "") -> bool:
         # lower case after a full stop or a title line: text lost in extraction ("... 28th
         # March 2020" then "estimates that ..."); after "on the" it is a wrapped line
         return False
-    if last and not alone and not piece.rstrip().endswith(_TERMINAL):
-        return False  # the passage ends mid-sentence
+    if last and not alone and not piece.rstrip().endswith(_TERMINAL) and (
+            han_count(piece) >= 2 or len(token_spans(piece)) > CUT_OFF_TOKENS
+            or piece.split()[-1].lower() in _CUT_AFTER):
+        # the passage ends mid-sentence; a short last line without a stop is a list item
+        # ("- Give 15 g of glucose"), which protocols write that way
+        return False
     words = [w for w in LATIN_WORD.findall(piece) if w.isalpha()]
     if han_count(piece) < 2 and len(_NUMBER_TOKEN.findall(piece)) > MAX_NUMBERS:
         return False  # "Working capital $ 4,237 $ 3,942 Current ratio 1.6 1.4 ...": a table

@@ -49,6 +49,9 @@ def test_only_statements_are_quoted_not_aims_cut_offs_or_capitalised_runs() -> N
     assert not _quotable("estimates that a higher share was infected in March.", False, False,
                          previous="Table 1: Posterior model estimates as of 28th March 2020")
     assert _quotable("non-compete: for 6 months after the Termination Date.", False, False)
+    # a passage's last line without a stop: a list item stays, a cut sentence goes
+    assert _quotable("Recheck the capillary glucose after 15 minutes", True, False)
+    assert not _quotable("The effect was largest among patients who", True, False)
     assert not _quotable("Working capital $ 4,237 $ 3,942 Current ratio 1.6 1.4 Debt $ 250 $ "
                          "300 Equity $ 1,200 $ 1,100.", False, False)
     assert not _quotable("In this section, we will describe the results of operations.", False,
