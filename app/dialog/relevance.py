@@ -58,7 +58,8 @@ _QUESTION_WORDS = frozenset({
     "long", "much", "many", "often", "soon", "quickly", "take", "get", "give", "make", "need",
     "must", "should", "can", "could", "would", "kind", "type", "way", "ways", "according",
     "say", "says", "tell", "explain", "describe", "mean", "means", "anything", "something"})
-_QUOTED = re.compile(r"[\"“”'‘’「」『』《》]([^\"“”'‘’「」『』《》]{2,})[\"“”'‘’「」『』《》]")
+# double quotes and CJK brackets only: an apostrophe is a possessive ("the firm's policy")
+_QUOTED = re.compile(r"[\"“”「」『』《》]([^\"“”「」『』《》]{2,})[\"“”「」『』《》]")
 
 
 def _named_terms(question: str) -> set[str]:

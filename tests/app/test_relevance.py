@@ -51,6 +51,11 @@ def test_the_answer_has_the_kind_of_value_asked_for(question: str, text: str,
     assert has_answer_type(question, text) is expected
 
 
+def test_possessives_are_not_quotes() -> None:
+    question = "What is the firm's retention period for clients' files?"
+    assert focus_terms(question) == ["firm", "retention", "period", "clients", "files"]
+
+
 def test_a_figure_for_another_year_does_not_answer() -> None:
     source = Passage(1, 1, "annual-report.md", "...", ("Chairman's statement",), None, 1.0)
     question = "What was Northbridge Bank's profit before tax in 2021?"
