@@ -222,21 +222,30 @@ def _sentence(op: str, label: str, cols: list[str], vals: list[_Value], lang: st
             f"is {working}.")
 
 
+def _request(question: str) -> tuple[str, list[str]] | None:
+    """The operation and the periods of a question asking for a figure worked out over two
+    or more periods ("why" questions ask for a reason); None otherwise."""
+    op = operation(question)
+    if op is None or _ASKS_WHY.search(question):
+        return None
+    years = _periods(question, op)
+    return (op, years) if len(years) >= 2 else None
+
+
 def asks_for_calculation(question: str) -> bool:
     """Whether the question asks for a number worked out over periods (a row quoted as it is
     does not answer it)."""
-    op = operation(question)
-    return op is not None and not _ASKS_WHY.search(question) and len(_periods(question, op)) >= 2
+    return _request(question) is not None
 
 
 def calculate(question: str, passages: Sequence[Passage], lang: str = "en"
               ) -> AnswerSentence | None:
     """The computed answer with its working, citing the row's passage; None when unsure."""
-    op = operation(question)
-    if op is None or _ASKS_WHY.search(question) or _TWO_THINGS.search(question):
+    request = _request(question)
+    if request is None or _TWO_THINGS.search(question):
         return None
-    years = _periods(question, op)
-    if len(years) < 2 or (op != "average" and len(years) != 2):
+    op, years = request
+    if op != "average" and len(years) != 2:
         return None
     terms = _terms(question)
     if not terms:

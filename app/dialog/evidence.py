@@ -51,9 +51,10 @@ _LEGAL_FORMS = frozenset({"Inc", "Ltd", "Llc", "Corporation", "Corp", "Company",
 
 def party_names(question: str) -> set[str]:
     """The names inside "between A and B" (the parties that identify a contract)."""
-    spans = [m.span(1) for m in _PARTIES.finditer(question.strip())]
+    question = question.strip()
+    spans = [m.span(1) for m in _PARTIES.finditer(question)]
     return {name for name in anchor_names(question) if name not in _LEGAL_FORMS
-            and any(question.strip().find(name, a) in range(a, b) for a, b in spans)}
+            and any(question.find(name, a) in range(a, b) for a, b in spans)}
 
 
 def content_of(question: str) -> str:

@@ -127,18 +127,18 @@ def has_answer_type(question: str, text: str) -> bool:
 
 
 def names_the_years(question: str, text: str) -> bool:
-    """Every year the question names is in the answer or its sources' names and headings: a
-    2023 figure does not answer a question about 2021."""
+    """Every year the question names is in ``text`` (the answer and its sources): a 2023
+    figure does not answer a question about 2021."""
     found = set(_YEAR.findall(text))
     return all(year in found for year in _YEAR.findall(question))
 
 
 def answers_the_question(question: str, sentences: Sequence[AnswerSentence],
                          sources: Sequence[Passage]) -> bool:
-    """Whether the answer is about what was asked (the three tests above)."""
-    cited = {n for s in sentences for n in s.citations}
-    headings = " ".join(f"{sources[n - 1].doc_name} {' '.join(sources[n - 1].heading_path)}"
-                        for n in cited if 0 < n <= len(sources))
+    """Whether the answer is about what was asked (the four tests above)."""
+    cited = [sources[n - 1] for n in dict.fromkeys(n for s in sentences for n in s.citations)
+             if 0 < n <= len(sources)]
+    headings = " ".join(f"{p.doc_name} {' '.join(p.heading_path)}" for p in cited)
     text = " ".join(s.text for s in sentences)
     # a question naming its contract is about what it asks of it, and a clause description
     # pasted as the question lists alternatives no one clause names all of
@@ -150,6 +150,6 @@ def answers_the_question(question: str, sentences: Sequence[AnswerSentence],
     if focus and not _mentions(text, focus):
         return False
     # the year may be stated once at the top of the passage the sentence comes from
-    passages = " ".join(sources[n - 1].text for n in cited if 0 < n <= len(sources))
+    passages = " ".join(p.text for p in cited)
     return has_answer_type(question, text) and names_the_years(
         question, f"{headings} {text} {passages}")

@@ -66,23 +66,24 @@ def pipe_table(lines: list[str]) -> list[list[str]] | None:
     return _merge_header([r + [""] * (width - len(r)) for r in rows])
 
 
-def split_pipe_runs(lines: list[str]) -> list[tuple[bool, list[str]]]:
-    """The lines in order, as (is_table, lines) runs: a table is ``MIN_ROWS`` or more
-    consecutive lines holding a "|" (a Markdown rule line among them)."""
-    runs: list[tuple[bool, list[str]]] = []
+def split_pipe_runs(lines: list[str]) -> list[tuple[list[list[str]] | None, list[str]]]:
+    """The lines in order, as (table rows, lines) runs, rows None for text: a table is
+    ``MIN_ROWS`` or more consecutive lines holding a "|" (a Markdown rule line among them)."""
+    runs: list[tuple[list[list[str]] | None, list[str]]] = []
     i = 0
     while i < len(lines):
         j = i
         while j < len(lines) and (_cells(lines[j]) is not None
                                   or (j > i and _RULE.match(lines[j]))):
             j += 1
-        if j - i >= MIN_ROWS and pipe_table(lines[i:j]) is not None:
-            runs.append((True, lines[i:j]))
+        rows = pipe_table(lines[i:j]) if j - i >= MIN_ROWS else None
+        if rows is not None:
+            runs.append((rows, lines[i:j]))
             i = j
             continue
-        if runs and not runs[-1][0]:
+        if runs and runs[-1][0] is None:
             runs[-1][1].append(lines[i])
         else:
-            runs.append((False, [lines[i]]))
+            runs.append((None, [lines[i]]))
         i += 1
     return runs

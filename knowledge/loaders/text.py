@@ -15,7 +15,7 @@ from pathlib import Path
 from knowledge.loaders.base import display_width, normalize_text, reaches_margin, table_block
 from knowledge.loaders.decoding import decode_text
 from knowledge.loaders.headings import Guess, assign_levels, ends_full_stop, guess_heading
-from knowledge.loaders.pipe_text import pipe_table, split_pipe_runs
+from knowledge.loaders.pipe_text import split_pipe_runs
 from knowledge.types import Block, BlockKind, ParsedDocument
 
 _LIST_LINE = re.compile(r"^\s*([-*•·▪]|\d{1,3}[.)]|\(?[a-zA-Z]\))\s+\S")
@@ -43,9 +43,8 @@ def parse_plain_text(text: str) -> list[Block]:
     wrap_width = max((display_width(line) for line in text.split("\n")), default=0)
     tables: dict[int, Block] = {}
     for paragraph in text.split("\n\n"):
-        for is_table, lines in split_pipe_runs(
+        for rows, lines in split_pipe_runs(
                 [line for line in paragraph.split("\n") if line.strip()]):
-            rows = pipe_table(lines) if is_table else None
             block = table_block(rows) if rows else None
             if block is not None:
                 tables[len(drafts)] = block
