@@ -11,7 +11,7 @@ The reader's access filter is computed once per search and serves all three.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -188,6 +188,12 @@ class Retriever:
         would tell an uncleared reader that a restricted document mentions a name.
         """
         return self._unknown(terms, self.allowed_ids(filters) if filters is not None else None)
+
+    def documents_mention(self, doc_ids: Iterable[int], terms: Sequence[str]) -> bool:
+        """Whether any chunk of these documents holds one of ``terms``: a question's word that
+        a quoted passage leaves out may still be the subject of the document it comes from."""
+        allowed = self.kb.repo.chunk_ids(doc_ids)
+        return bool(allowed) and len(self._unknown(terms, allowed)) < len(terms)
 
     def _unknown(self, terms: Sequence[str], allowed: set[int] | None) -> list[str]:
         bm25 = self.kb.bm25

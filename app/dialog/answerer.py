@@ -172,7 +172,8 @@ class Answerer:
         it is true to its passage, but a sentence about something else is not an answer, and
         shown as one it is a confident wrong answer.
         """
-        if sentences and not answers_the_question(answer.query, sentences, answer.sources):
+        if sentences and not answers_the_question(answer.query, sentences, answer.sources,
+                                                  self.retriever.documents_mention):
             answer.removed_sentences.extend(f"off-topic: {s.text}" for s in sentences)
             sentences = []
         if answer.mode.startswith("extractive") and asks_for_calculation(answer.query):

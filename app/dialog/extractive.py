@@ -76,6 +76,7 @@ _TERMINAL = tuple(".!?。！？；;:：\"”’)）」』")
 MAX_TOKENS = 200
 MIN_LOWER_SHARE = 0.3
 CUT_OFF_TOKENS = 25
+_LABEL = re.compile(r"^[\w-]+(?: [\w-]+)?:")  # "non-compete: for 6 months ..." labels a term
 _CUT_AFTER = DANGLING_IF_CUT | {"who", "whom", "where"}
 
 
@@ -88,9 +89,12 @@ def _quotable(piece: str, last: bool, alone: bool, previous: str = "") -> bool:
     if piece.lstrip()[:1] in ")]},;:、，；）":
         return False
     end = previous.rstrip()[-1:]
-    if piece[:1].islower() and end and not (end.islower() or end in ",;:(-–"):
+    if (piece[:1].islower() and not piece[1:2].isupper() and not _LABEL.match(piece)
+            and not (end and (end.islower() or end in ",;:(-–"))):
         # lower case after a full stop or a title line: text lost in extraction ("... 28th
-        # March 2020" then "estimates that ..."); after "on the" it is a wrapped line
+        # March 2020" then "estimates that ..."); after "on the" it is a wrapped line. At the
+        # passage's start it is a sentence cut in two by chunking ("number of customers will
+        # continue ..."); "mRNA" and "eGFR" are names, not lower case
         return False
     if last and not alone and not piece.rstrip().endswith(_TERMINAL) and (
             han_count(piece) >= 2 or len(token_spans(piece)) > CUT_OFF_TOKENS

@@ -2,7 +2,7 @@
 
 Every sentence the checker keeps is true to its passage; a true sentence about something else
 is still a confident wrong answer ("When does the initial term expire?" answered with the
-sentence naming the agreement's parties and date). Four tests, each a property of the
+sentence naming the agreement's parties and date). Five tests, each a property of the
 question, not of any one document:
 
 - **coverage**: the answer (with its passages' headings) names at least a third of the
@@ -13,8 +13,14 @@ question, not of any one document:
   about: its key terms less the names it uses to say where to look (capitalised or quoted
   words: the agreement's title and parties are in every passage of it; "term" and "expire"
   are the question) and less the words that only shape a question ("how long", "take").
+- **specificity**: the sentences, or the documents they come from, name the question's most
+  specific term: of its focus terms, the one the fewest retrieved passages mention ("renewal"
+  in "the renewal term", when every passage says "term"). A quote from a document that never
+  says it answers a neighbouring question from another paper or contract. Not for yes/no
+  questions: a clause answers "does it allow ...?" in its own words.
 - **answer type**: a question asking how much or how many needs a number in the answer (a
-  year alone does not count); one asking how long or when needs a time, date or duration;
+  year, a section number "Note 6", a code "CA72-4" do not count; "多少钱" needs money); one
+  asking how long or when needs a time, date or duration, "on what date" a date;
   "What is X?" needs a sentence saying what X is ("X is ...", "X refers to ...", "... known as
   X"), not one that only mentions it.
 - **years**: every year the question names is in the answer or in the passages it cites (their
@@ -24,7 +30,7 @@ question, not of any one document:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from app.dialog.evidence import LONG_QUESTION_TERMS, content_of
 from app.dialog.quantities import quantities
@@ -41,6 +47,13 @@ _HOW_LONG = re.compile(r"\bhow (?:long|soon|quickly|often)\b|\bwithin (?:what|ho
                        r"\bby when\b|多久|多长时间|多长|几天|几个月|几年|期限", re.I)
 _WHEN = re.compile(r"^\s*when\b|\bwhat (?:date|year|day|time)\b|\bon which date\b|何时|"
                    r"什么时候|哪一年|哪年|哪天|几月|何日", re.I)
+# "on what date" asks for a calendar date: "for a period of hours" is a time, not a date
+_ASKS_DATE = re.compile(r"\b(?:what|which) (?:date|day|year)\b|哪一年|哪年|哪天|何日|几月几日|"
+                        r"什么日期|哪一天", re.I)
+_DATE = re.compile(
+    r"\b(?:jan(?:uary)?|feb(?:ruary)?|march|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b|"
+    r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b|(?<!\d)(?:19|20)\d{2}(?!\d)|\d{1,2}\s*[月日号]", re.I)
 # a time, a date or a span of time, in digits or in words ("within six months", "三年")
 _TIME = re.compile(
     r"\b(?:seconds?|minutes?|hours?|days?|weeks?|fortnights?|months?|years?|quarters?|"
@@ -52,8 +65,20 @@ _TIME = re.compile(
 _NUMBER_WORD = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"forty|fifty|hundred|thousand|million|billion|half|double|twice|none|no)\b|"
-    r"[一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟]", re.I)
+    # a Chinese numeral counts with what it counts ("三人", "五万元"), not inside a word
+    # ("一直", "统一")
+    r"[一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟]+\s*(?:元|万|亿|人|名|次|个|岁|"
+    r"年|月|日|天|周|小时|分钟|倍|件|项|份|户|套|辆|股|%|成)", re.I)
+# "赔偿多少钱" asks for money: an amount in 元 or another currency, not a count
+_HOW_MUCH_MONEY = re.compile(r"多少钱|多少元|金额|数额|价款|赔偿多少|补偿多少|how much money")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_MONEY = frozenset({"cny", "usd", "gbp", "eur", "hkd"})
+# numbers that name rather than count: "Note 6", "Section 5.1", "第3条", and the digits of a
+# code or an anonymised name ("CA72-4", "COVID-19", "朱x9")
+_NOT_AN_AMOUNT = re.compile(
+    r"\b(?:note|section|article|table|figure|fig\.|item|part|schedule|exhibit|appendix|"
+    r"chapter|clause|rule|step|no\.|page|paragraph)\s*\d[\d.]*|第\s*\d+\s*[条款章节项页]|"
+    r"[A-Za-z]+[A-Za-z0-9-]*?\d[A-Za-z0-9-]*", re.I)
 _QUESTION_WORDS = frozenset({
     "long", "much", "many", "often", "soon", "quickly", "take", "get", "give", "make", "need",
     "must", "should", "can", "could", "would", "kind", "type", "way", "ways", "according",
@@ -75,7 +100,7 @@ def focus_terms(question: str) -> list[str]:
     return [t for t in key_terms(question) if t not in named and t not in _QUESTION_WORDS]
 
 
-def _mentions(text: str, terms: Sequence[str]) -> bool:
+def mentions(text: str, terms: Sequence[str]) -> bool:
     words = {stem(t) for t in key_terms(text)}
     lowered = text.lower()
     return any(stem(t) in words or (not t.isascii() and t in lowered) for t in terms)
@@ -118,11 +143,16 @@ def has_answer_type(question: str, text: str) -> bool:
     "what is X?"; anything otherwise."""
     if (defined := _defines(question, text)) is not None:
         return defined
+    if _ASKS_DATE.search(question):
+        return bool(_DATE.search(text))
     if _HOW_LONG.search(question) or _WHEN.search(question):
         return bool(_TIME.search(text))
     if _HOW_MUCH.search(question):
-        return any(not q.is_year for q in quantities(text)) or bool(
-            _NUMBER_WORD.search(_YEAR.sub(" ", text)))
+        amounts = _NOT_AN_AMOUNT.sub(" ", text)
+        if _HOW_MUCH_MONEY.search(question):
+            return any(q.unit in _MONEY for q in quantities(amounts))
+        return any(not q.is_year for q in quantities(amounts)) or bool(
+            _NUMBER_WORD.search(_YEAR.sub(" ", amounts)))
     return True
 
 
@@ -133,9 +163,51 @@ def names_the_years(question: str, text: str) -> bool:
     return all(year in found for year in _YEAR.findall(question))
 
 
+# a yes/no question ("Consider the NDA; does it allow ...", "是否存在同案犯？") is answered by
+# the clause or finding it asks about, in whatever words the document uses
+_POLAR = re.compile(r"^\s*(?:is|are|was|were|do|does|did|can|could|should|has|have|had|will|"
+                    r"would|may|must)\b", re.I)
+_POLAR_ZH = re.compile(r"是否|有没有|吗\s*[？?]?\s*$")
+
+
+def is_polar(question: str) -> bool:
+    """A yes/no question, also after a clause naming the document it is about."""
+    last = re.split(r"[:;：；]", question.strip())[-1]
+    return bool(_POLAR.search(last) or _POLAR_ZH.search(question))
+
+
+# words that grade what is asked rather than name it ("the major products", "the main causes"):
+# rare in the passages, but a document listing AMD's products need not call them major
+_EVALUATIVE = frozenset({"main", "major", "key", "primary", "principal", "important", "common",
+                         "significant", "different", "various", "current", "specific",
+                         "particular", "general", "overall", "typical", "usual", "best"})
+
+
+def most_specific_terms(question: str, passages: Sequence[Passage]) -> list[str]:
+    """The question's focus terms that the fewest of the retrieved passages mention.
+
+    The word that sets a question apart from its neighbours ("criteria" in "important criteria
+    for selecting vaccine vectors", "renewal" in "the renewal term") is rare among the passages
+    its other words found; an answer that never mentions it answers a neighbouring question.
+    """
+    focus = [t for t in focus_terms(question) if t not in _EVALUATIVE]
+    counts = {t: sum(1 for p in passages if mentions(p.text, [t])) for t in focus}
+    present = [t for t in focus if counts[t]]
+    fewest = min((counts[t] for t in present), default=0)
+    return [t for t in present if counts[t] == fewest]
+
+
+DocumentsMention = Callable[[Iterable[int], Sequence[str]], bool]
+"""Whether any of these documents (ids) holds one of these terms anywhere in its text."""
+
+
 def answers_the_question(question: str, sentences: Sequence[AnswerSentence],
-                         sources: Sequence[Passage]) -> bool:
-    """Whether the answer is about what was asked (the four tests above)."""
+                         sources: Sequence[Passage],
+                         documents_mention: DocumentsMention | None = None) -> bool:
+    """Whether the answer is about what was asked (the five tests above).
+
+    ``documents_mention`` looks the most specific term up in the cited documents when the
+    cited passages leave it out; without it such an answer is refused."""
     cited = [sources[n - 1] for n in dict.fromkeys(n for s in sentences for n in s.citations)
              if 0 < n <= len(sources)]
     headings = " ".join(f"{p.doc_name} {' '.join(p.heading_path)}" for p in cited)
@@ -147,9 +219,14 @@ def answers_the_question(question: str, sentences: Sequence[AnswerSentence],
     if coverage(content, f"{headings} {text}", cap=cap) < MIN_ANSWER_COVERAGE:
         return False
     focus = focus_terms(question)
-    if focus and not _mentions(text, focus):
+    if focus and not mentions(text, focus):
         return False
-    # the year may be stated once at the top of the passage the sentence comes from
+    # the year, or the specific term, may be stated once earlier in the cited passage
     passages = " ".join(p.text for p in cited)
+    specific = [] if is_polar(content) else most_specific_terms(content, sources)
+    if specific and not mentions(f"{headings} {text} {passages}", specific) and (
+            documents_mention is None
+            or not documents_mention({p.doc_id for p in cited}, specific)):
+        return False
     return has_answer_type(question, text) and names_the_years(
         question, f"{headings} {text} {passages}")

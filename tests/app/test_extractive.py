@@ -49,6 +49,10 @@ def test_only_statements_are_quoted_not_aims_cut_offs_or_capitalised_runs() -> N
     assert not _quotable("estimates that a higher share was infected in March.", False, False,
                          previous="Table 1: Posterior model estimates as of 28th March 2020")
     assert _quotable("non-compete: for 6 months after the Termination Date.", False, False)
+    # a passage that opens in lower case starts inside a sentence chunking cut in two
+    assert not _quotable("number of customers will continue to account for most revenue.",
+                         False, False)
+    assert _quotable("mRNA vaccines were given to 40 patients.", False, False)
     # a passage's last line without a stop: a list item stays, a cut sentence goes
     assert _quotable("Recheck the capillary glucose after 15 minutes", True, False)
     assert not _quotable("The effect was largest among patients who", True, False)

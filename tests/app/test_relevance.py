@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.dialog.relevance import answers_the_question, focus_terms, has_answer_type
+from app.dialog.relevance import (
+    answers_the_question,
+    focus_terms,
+    has_answer_type,
+    is_polar,
+    most_specific_terms,
+)
 from app.dialog.types import AnswerSentence
 from knowledge.types import Passage
 
@@ -43,6 +49,20 @@ def test_the_sentence_must_name_what_is_asked_not_only_the_document_and_parties(
     ("What is long term investing?", "Long term investing means holding for years.", True),
     ("What is the population of Shandong province?", "Shandong has 94 million people.", True),
     ("What is zorvatinib reserved for?", "Zorvatinib is reserved for resistant leukaemia.", True),
+    # a date for "on what date", not a span of hours; a count is not a section or a code
+    ("On what date does the agreement become effective?",
+     "The report gives the hours expended to date.", False),
+    ("On what date does the agreement become effective?",
+     "This Agreement is effective as of November 4, 2010.", True),
+    ("How much total assets did the company have?",
+     "Table of Contents Note 6—Leases The tables below present lease assets.", False),
+    ("How many patients had CA72-4 measured?", "Serum CA72-4 was measured in all patients.",
+     False),
+    # a Chinese numeral counts with what it counts, and money is asked for in money
+    ("原告赔偿多少钱？", "证人朱x9陈述,其与原告关系一直较好。", False),
+    ("原告赔偿多少钱？", "涉及被害人28人。", False),
+    ("原告赔偿多少钱？", "双方达成协议，由被告赔偿80万元。", True),
+    ("涉及多少名被害人？", "涉及被害人三人。", True),
     ("什么是保密信息？", "双方应对保密信息保密。", False),
     ("什么是保密信息？", "保密信息是指一方披露的技术信息。", True),
 ])
@@ -66,3 +86,30 @@ def test_a_figure_for_another_year_does_not_answer() -> None:
     # stated once at the top of the passage the sentence comes from
     assert _answers(question.replace("2021", "2023"), text,
                     Passage(1, 1, "chairman.md", f"Results for 2023. {text}", (), None, 1.0))
+
+
+def test_the_answer_names_what_sets_the_question_apart() -> None:
+    """"The renewal term" answered with the initial term is an answer to the next question."""
+    passages = [Passage(i, i, "distribution.txt", text, (), None, 1.0) for i, text in enumerate([
+        "The initial term of this Agreement is twenty-four (24) months.",
+        "This Agreement then renews for successive one-year renewal terms unless either party "
+        "objects.",
+        "Either party may terminate this Agreement on thirty days notice in the initial term.",
+        "During the term of this Agreement the Distributor shall keep records of every sale."],
+        1)]
+    question = "What is the renewal term of the agreement after its initial term expires?"
+    assert most_specific_terms(question, passages) == ["renewal"]
+
+    def answers(n: int, q: str = question) -> bool:
+        return answers_the_question(q, [AnswerSentence(passages[n - 1].text, (n,))], passages)
+
+    assert not answers(1)
+    assert answers(2)
+    # the cited document may say it elsewhere: then the quote is from the right contract
+    one = [AnswerSentence(passages[0].text, (1,))]
+    assert answers_the_question(question, one, passages, lambda docs, terms: True)
+    assert not answers_the_question(question, one, passages, lambda docs, terms: False)
+    # a yes/no question is answered by the clause it asks about, in the document's words
+    polar = "Consider the distribution agreement; does the term renew automatically?"
+    assert is_polar(polar) and is_polar("被告人是否存在其他同案犯？")
+    assert not is_polar(question)

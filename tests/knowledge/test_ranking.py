@@ -111,3 +111,15 @@ def test_a_word_that_tells_documents_apart_by_name_is_preferred() -> None:
     # A word every candidate's name holds tells nothing apart; a lone candidate needs nothing.
     assert title_terms("What does the 10k say?", [n + " 10k" for n in names]) == []
     assert title_terms(question, names[:1]) == []
+
+
+def test_a_document_is_asked_whether_it_mentions_a_word_anywhere(
+        fresh_runtime: Runtime) -> None:
+    """The answer check looks up a question's specific word in the whole cited document."""
+    retriever = _ingest(fresh_runtime)
+    by_name = {p.doc_name: p.doc_id for p in retriever.search("velmorastat wards", k=4).passages}
+    protocol, icu = by_name["velmorastat-protocol"], by_name["icu-velmorastat"]
+    assert retriever.documents_mention([icu], ["monitoring"])
+    assert not retriever.documents_mention([protocol], ["monitoring"])
+    assert retriever.documents_mention([protocol, icu], ["renal", "monitoring"])
+    assert not retriever.documents_mention([], ["monitoring"])
