@@ -1,4 +1,5 @@
-"""Worked-out answers: how often ``app.dialog.arithmetic`` computes, and how often it is right.
+"""Worked-out answers: how often ``app.dialog.arithmetic`` (and ``comparison``) computes, and
+how often it is right.
 
 Run from the repository root (not part of the test suite; seconds, no model)::
 
@@ -20,7 +21,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from app.dialog.arithmetic import _rows, _terms, calculate
+from app.dialog.arithmetic import _rows, calculate, question_terms
+from app.dialog.comparison import compare
 from app.dialog.tables import row_text
 from evals.metrics.correctness import answer_is_correct
 from knowledge.loaders.base import normalize_text
@@ -48,12 +50,16 @@ def main() -> None:
     computed: Counter[str] = Counter()
     right: Counter[str] = Counter()
     quoted_right: Counter[str] = Counter()
+    compared = compared_right = 0
     for q in questions:
         kind = q.get("meta", {}).get("answer_type", "all")
         kinds[kind] += 1
         passages = _passages(q["gold_ids"], corpus)
         worked = calculate(q["question"], passages)
-        picks = _rows(passages, _terms(q["question"]))
+        if worked is None and (worked := compare(q["question"], passages)) is not None:
+            compared += 1
+            compared_right += answer_is_correct(worked.text, [q["answer"]])
+        picks = _rows(passages, question_terms(q["question"]))
         if picks and answer_is_correct(row_text(picks[0].row), [q["answer"]]):
             quoted_right[kind] += 1
         if worked is None:
@@ -74,6 +80,8 @@ def main() -> None:
     total_c, total_r = sum(computed.values()), sum(right.values())
     print(f"overall: computed {total_c} of {len(questions)}, correct {total_r} "
           f"({total_r / max(total_c, 1):.3f}), wrong {total_c - total_r}")
+    print(f"of which comparisons (which year highest, how many years above a figure): "
+          f"{compared}, correct {compared_right}")
     if quoted_right["arithmetic"]:
         print(f"arithmetic questions: computing answers {right['arithmetic']} correctly, quoting "
               f"the row {quoted_right['arithmetic']} ("

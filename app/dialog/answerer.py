@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from app.dialog.arithmetic import asks_for_calculation, calculate
 from app.dialog.citations import CheckedStream, Numbering, render, render_piece
+from app.dialog.comparison import asks_for_comparison, compare
 from app.dialog.evidence import anchor_terms, has_evidence
 from app.dialog.extractive import extract
 from app.dialog.prompt import build_messages
@@ -91,8 +92,9 @@ class Answerer:
         blocked = self._blocked_term(question)
         if blocked or not has_evidence(found, self.pack.retrieval, lang):
             return self._refuse(answer, refusal, blocked)
-        if (worked := calculate(query, found.passages, lang)) is not None:
-            # an average or a change over a table row's periods: computed, working shown
+        worked = calculate(query, found.passages, lang) or compare(query, found.passages, lang)
+        if worked is not None:
+            # an average, a change or a peak over a table row's periods: the working shown
             answer.mode = "calculated"
             self._finish(answer, [worked], lang, on_token)
             return answer
@@ -181,6 +183,11 @@ class Answerer:
             answer.removed_sentences.extend(f"not the computed figure asked for: {s.text}"
                                             for s in sentences if s.row)
             sentences = [s for s in sentences if not s.row]
+        if answer.mode.startswith("extractive") and asks_for_comparison(answer.query):
+            # "in which year was it highest?": a quoted sentence does not compare the years
+            answer.removed_sentences.extend(f"not the comparison asked for: {s.text}"
+                                            for s in sentences)
+            sentences = []
         if on_token is not None or answer.mode.startswith("extractive"):
             numbering = Numbering()
             sentences = [numbering.sentence(s) for s in sentences]

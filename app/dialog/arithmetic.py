@@ -102,7 +102,8 @@ def _periods(question: str, op: str) -> list[str]:
     return sorted(years) if op != "average" else years
 
 
-def _terms(question: str) -> list[str]:
+def question_terms(question: str) -> list[str]:
+    """The words that name the row: not the operation, not the periods."""
     return [t for t in key_terms(question)
             if t not in _OP_WORDS and not _YEAR.fullmatch(t) and not t.isdigit()]
 
@@ -143,6 +144,17 @@ def _rows(passages: Sequence[Passage], terms: Sequence[str]) -> list[_Pick]:
     return sorted(picks, key=lambda p: (-p.score, -p.precision))
 
 
+def pick_row(terms: Sequence[str], passages: Sequence[Passage]) -> _Pick | None:
+    """The one row the question's ``terms`` name, or None when that would be a guess: the row
+    must carry at least half of them, and two when there are two or more ("total costs" is
+    not "Employee severance and related costs"), and no other row may fit as well."""
+    picks = _rows(passages, terms) if terms else []
+    if (not picks or picks[0].score < 0.5 or picks[0].score * len(terms) < min(2, len(terms))
+            or any(_rivals(picks[0], other) for other in picks[1:])):
+        return None
+    return picks[0]
+
+
 _DATE_WORDS = re.compile(
     r"(?:19|20)\d{2}|\b(?:fiscal|fy|years?|ended|ending|as|of|at|the|january|february|march|"
     r"april|may|june|july|august|september|october|november|december|\d{1,2})\b|[,.]|年",
@@ -175,7 +187,7 @@ def _column(row: Row, year: str, terms: Sequence[str]) -> tuple[str, _Value] | N
     return found[0] if len(found) == 1 else None
 
 
-def _same_measure(cols: Sequence[str]) -> bool:
+def same_measure(cols: Sequence[str]) -> bool:
     """The chosen columns measure one thing: "2019 Amount" and "2018 % of sales" do not."""
     rests = {r for r in (_rest(c) for c in cols) if r}
     return len(rests) <= 1
@@ -247,22 +259,16 @@ def calculate(question: str, passages: Sequence[Passage], lang: str = "en"
     op, years = request
     if op != "average" and len(years) != 2:
         return None
-    terms = _terms(question)
-    if not terms:
+    terms = question_terms(question)
+    best = pick_row(terms, passages)
+    if best is None:
         return None
-    picks = _rows(passages, terms)
-    # the row must carry at least half of the question's terms, and two of them when it has
-    # two or more ("total costs" is not "Employee severance and related costs")
-    if (not picks or picks[0].score < 0.5 or picks[0].score * len(terms) < min(2, len(terms))
-            or any(_rivals(picks[0], other) for other in picks[1:])):
-        return None
-    best = picks[0]
     cells = [_column(best.row, y, terms) for y in years]
     if any(c is None for c in cells):
         return None
     cols = [c[0] for c in cells if c is not None]
     vals = [c[1] for c in cells if c is not None]
-    if len(set(cols)) != len(cols) or not _same_measure(cols):
+    if len(set(cols)) != len(cols) or not same_measure(cols):
         return None
     if op == "pct_change" and any(v.percent for v in vals):
         return None  # a change of percentages: in points or relative? the question rarely says
