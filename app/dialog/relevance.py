@@ -133,7 +133,9 @@ def _defines(question: str, text: str) -> bool | None:
         return None
     head = re.escape(terms[-1].rstrip("s"))
     lowered = text.lower()
-    return bool(re.search(rf"\b{head}\w*\b[^.;]{{0,80}}?\b{_DEFINES}\b", lowered) or
+    # "the mean incubation period was 5.2 days" measures it; it does not say what it is
+    return bool(re.search(rf"\b{head}\w*\b[^.;]{{0,80}}?\b{_DEFINES}\b(?!\s*(?:about|around|"
+                          rf"approximately|roughly|nearly|over|under|~)?\s*[\d$€£¥])", lowered) or
                 re.search(rf"\b(?:called|known as|termed|defined as)\b[^.;]{{0,40}}\b{head}",
                           lowered))
 

@@ -47,6 +47,9 @@ def test_the_sentence_must_name_what_is_asked_not_only_the_document_and_parties(
     ("What are ETFs?", "There are ETFs for lots of different things.", False),
     ("What are ETFs?", "An ETF is an exchange traded fund that trades like a stock.", True),
     ("What is long term investing?", "Long term investing means holding for years.", True),
+    ("What is an incubation period?", "The mean incubation period was 5.2 days.", False),
+    ("What is an incubation period?",
+     "The incubation period is the time from infection to the onset of symptoms.", True),
     ("What is the population of Shandong province?", "Shandong has 94 million people.", True),
     ("What is zorvatinib reserved for?", "Zorvatinib is reserved for resistant leukaemia.", True),
     # a date for "on what date", not a span of hours; a count is not a section or a code
