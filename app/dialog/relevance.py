@@ -23,8 +23,9 @@ question, not of any one document:
   asking how long or when needs a time, date or duration, "on what date" a date;
   "What is X?" needs a sentence saying what X is ("X is ...", "X refers to ...", "... known as
   X"), not one that only mentions it.
-- **years**: every year the question names is in the answer or in the passages it cites (their
-  text, headings or document names).
+- **years and people**: every year the question names, and every person a Chinese question
+  names the way judgments do ("张某乙", "郭2某"), is in the answer or in the passages it cites
+  (their text, headings or document names).
 """
 
 from __future__ import annotations
@@ -158,6 +159,16 @@ def has_answer_type(question: str, text: str) -> bool:
     return True
 
 
+# Chinese judgments name people as "张某", "李某某", "张某乙", "郭2某" (or, anonymised again,
+# "贾x9"): who the question is about, so an answer about someone else answers another question
+_ZH_PERSON = re.compile(r"[\u4e00-\u9fff](?:某{1,2}[甲乙丙丁戊己庚辛]?|\d+某|[xX×]\d+)")
+
+
+def names_the_people(question: str, text: str) -> bool:
+    """Every person a Chinese question names that way is in ``text`` (answer and sources)."""
+    return all(name in text for name in _ZH_PERSON.findall(question))
+
+
 def names_the_years(question: str, text: str) -> bool:
     """Every year the question names is in ``text`` (the answer and its sources): a 2023
     figure does not answer a question about 2021."""
@@ -230,5 +241,6 @@ def answers_the_question(question: str, sentences: Sequence[AnswerSentence],
             documents_mention is None
             or not documents_mention({p.doc_id for p in cited}, specific)):
         return False
-    return has_answer_type(question, text) and names_the_years(
-        question, f"{headings} {text} {passages}")
+    sourced = f"{headings} {text} {passages}"
+    return (has_answer_type(question, text) and names_the_years(question, sourced)
+            and names_the_people(question, sourced))

@@ -116,3 +116,11 @@ def test_the_answer_names_what_sets_the_question_apart() -> None:
     polar = "Consider the distribution agreement; does the term renew automatically?"
     assert is_polar(polar) and is_polar("被告人是否存在其他同案犯？")
     assert not is_polar(question)
+
+
+def test_a_chinese_question_about_a_named_person_is_answered_about_that_person() -> None:
+    source = Passage(1, 1, "judgment.txt", "...", (), None, 1.0)
+    question = "原告与贾x9父母达成协议赔偿多少钱？"
+    assert not _answers(question, "原告与朱x9达成协议，赔偿2500000元。", source)
+    assert _answers(question, "原告与贾x9父母达成协议，由被告赔偿80万元。", source)
+    assert not _answers("被害人张某乙的受伤程度为？", "被害人张某甲构成轻伤一级。", source)
