@@ -52,8 +52,9 @@ __all__ = ["Candidate", "candidate_sentences", "extract", "table_rows"]
 
 
 # Sentences that state no finding: an abstract's aim ("To examine whether ...", "The aim of
-# the present study was ..."), its method ("we tested whether ...") and a question restated
-# without its mark ("Do polyps from pre- and post-menopausal women differ ...").
+# the present study was ..."), its method ("we tested whether ..."), the open question it
+# starts from ("it is unclear whether ...") and a question restated without its mark ("Do
+# polyps from pre- and post-menopausal women differ ...").
 _NO_FINDING = re.compile(
     r"^(?:to (?:investigate|examine|determine|assess|evaluate|compare|explore|describe|"
     r"identify|analy[sz]e|test|study|review|report|show|estimate|measure|clarify|establish|"
@@ -66,7 +67,10 @@ _NO_FINDING = re.compile(
     r"examined|examines|investigated|investigates|assessed|assesses|evaluated|evaluates|"
     r"explored|explores|asked|asks|hypothesi[sz]ed)\s+(?:to\b|whether\b|if\b|how\b)|"
     r"\bin this (?:section|chapter|part|report|document)\b[^.]{0,20}\b(?:we|you) (?:will|shall)\b|"
-    r"\bthis (?:section|chapter) (?:describes|presents|discusses|sets out|explains)\b",
+    r"\bthis (?:section|chapter) (?:describes|presents|discusses|sets out|explains)\b|"
+    # the open question an introduction poses: "it remains unclear whether X reduces Y"
+    r"\b(?:remains?|is|was|are|were) (?:still |as yet |yet )?(?:unclear|unknown|uncertain|"
+    r"not (?:known|clear)) (?:whether|if|how|why|what|which)\b|\blittle is known\b",
     re.I)
 _NUMBER_TOKEN = re.compile(r"(?<![\w.])[$€£¥(]?-?\d[\d,.]*%?\)?(?![\w])")
 MAX_NUMBERS = 6
