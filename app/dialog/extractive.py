@@ -66,6 +66,10 @@ _NO_FINDING = re.compile(
     r"(?:study|paper|trial|review|analysis))\s+(?:aims?|aimed|sought|seeks|tested|tests|"
     r"examined|examines|investigated|investigates|assessed|assesses|evaluated|evaluates|"
     r"explored|explores|asked|asks|hypothesi[sz]ed)\s+(?:to\b|whether\b|if\b|how\b)|"
+    # "we conducted a systematic review ... to evaluate the association": a method
+    r"\bwe (?:conducted|performed|carried out|undertook|designed|added|used|developed)\b"
+    r"[^.;]{0,160}?\bto (?:test|evaluate|assess|examine|investigate|determine|explore|"
+    r"identify|study)\b|"
     r"\bin this (?:section|chapter|part|report|document)\b[^.]{0,20}\b(?:we|you) (?:will|shall)\b|"
     r"\bthis (?:section|chapter) (?:describes|presents|discusses|sets out|explains)\b|"
     # the open question an introduction poses: "it remains unclear whether X reduces Y"

@@ -42,8 +42,9 @@ from knowledge.types import Passage
 MIN_ANSWER_COVERAGE = 0.34
 
 _HOW_MUCH = re.compile(
-    r"\bhow (?:much|many)\b|\bwhat (?:is|was|were|are) the (?:number|amount|total|value|"
-    r"price|cost|size)\b|多少|几个|几名|几人|几次|金额是|数额", re.I)
+    r"\bhow (?:much|many)\b|\bwhat (?:is|was|were|are) the (?:\w+ )?(?:number|amount|total|"
+    r"value|price|cost|size|estimate|rate|ratio|percentage|proportion|count)\b|多少|几个|几名|"
+    r"几人|几次|金额是|数额", re.I)
 _HOW_LONG = re.compile(r"\bhow (?:long|soon|quickly|often)\b|\bwithin (?:what|how)\b|"
                        r"\bby when\b|多久|多长时间|多长|几天|几个月|几年|期限", re.I)
 _WHEN = re.compile(r"^\s*when\b|\bwhat (?:date|year|day|time)\b|\bon which date\b|何时|"
@@ -115,7 +116,12 @@ _WHAT_IS = re.compile(r"^\s*what\s+(?:is|are)\s+(?:an?\s+)?(?!the\b)((?:(?!\bof\
 _WHAT_IS_ZH = re.compile(r"^\s*(?:什么是(.{1,20}?)|(.{1,20}?)是什么)\s*[？?]?\s*$")
 _PREPOSITIONS = frozenset({"for", "of", "to", "with", "in", "on", "about", "from", "by", "at",
                           "like", "used"})
-_DEFINES = r"(?:is|are|was|were|means?|refers?\s+to|stands?\s+for|describes?|consists?\s+of)"
+# "X is linked with ..." and "X is expressed in ..." say something about X, not what it is
+_DEFINES = (r"(?:(?:is|are|was|were)(?!\s+(?:\w+ly\s+)?(?:linked|associated|related|involved|"
+            r"expressed|required|located|found|reported|thought|believed|considered|used|needed|"
+            r"observed|detected|shown|caused|induced|regulated|mediated|activated|implicated|"
+            r"affected|increased|decreased|elevated|reduced|present|important|essential)\b)|"
+            r"means?|refers?\s+to|stands?\s+for|describes?|consists?\s+of)")
 
 
 def _defines(question: str, text: str) -> bool | None:

@@ -60,6 +60,9 @@ def test_only_statements_are_quoted_not_aims_cut_offs_or_capitalised_runs() -> N
                          "300 Equity $ 1,200 $ 1,100.", False, False)
     assert not _quotable("In this section, we will describe the results of operations.", False,
                          False)
+    assert not _quotable("Given the gap in the evidence, we conducted a systematic review of "
+                         "studies to evaluate the association between smoking and outcomes.",
+                         False, False)
     # the open question an introduction starts from is no finding
     assert not _quotable("Private care is increasing, but it is unclear whether this will reduce "
                          "demand on the NHS.", False, False)
