@@ -11,8 +11,9 @@ cited row.
 A threshold is compared in the units the table is written in ("exceed $2 thousand" against a
 table in thousands compares 2 with the cells): questions about a table are asked in its units,
 and the figures shown let the reader check. Nothing is computed when the row is a guess, when
-fewer than two year columns hold numbers, when the columns measure different things, or when
-two years tie for the highest.
+fewer than two year columns hold numbers (three for "the highest": of two columns, the row
+is likelier from another company's table than the one asked about), when the columns measure
+different things, or when two years tie for the highest.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ _HOW_MANY_YEARS = re.compile(
     r"\bhow many (?:fiscal )?(?:years|periods)\b.*?\b(?:(exceed(?:ed|s)?|above|over|more than|"
     r"greater than|higher than)|(below|under|less than|lower than|fewer than))\s*"
     r"[$€£¥]?\s*(\d[\d,]*(?:\.\d+)?)", re.I)
+_SUPERLATIVE = frozenset({"most", "least", "maximum", "minimum", "最高", "最多", "最大", "最低",
+                          "最少", "最小"})
 _COMPARISON_WORDS = frozenset({
     "year", "years", "period", "periods", "fiscal", "which", "exceed", "exceeded", "exceeds",
     "above", "below", "greater", "higher", "lower", "less", "fewer", "least", "thousand",
@@ -77,6 +80,9 @@ def compare(question: str, passages: Sequence[Passage], lang: str = "en"
     # the answer says it in the question's words ("larger", "exceeded"): the reader asked so
     if which is not None:
         word = next(w for w in which.groups() if w)
+        if len(cells) < 3 and (word.lower().endswith("est") or word.lower() in _SUPERLATIVE):
+            return None  # "the highest" of two columns: the table asked about has more years
+
         high = bool(which[1] or which[3])
         target = (max if high else min)(a for _, a, _ in cells)
         winners = [y for y, a, _ in cells if a == target]

@@ -197,9 +197,14 @@ def is_polar(question: str) -> bool:
 
 # words that grade what is asked rather than name it ("the major products", "the main causes"):
 # rare in the passages, but a document listing AMD's products need not call them major
+# and words that frame the question about it ("the impact of X", "for 2019 and 2018
+# respectively", "in fiscal 2019"): what is asked about is X
 _EVALUATIVE = frozenset({"main", "major", "key", "primary", "principal", "important", "common",
                          "significant", "different", "various", "current", "specific",
-                         "particular", "general", "overall", "typical", "usual", "best"})
+                         "particular", "general", "overall", "typical", "usual", "best",
+                         "impact", "impacts", "effect", "effects", "role", "roles", "purpose",
+                         "reason", "reasons", "importance", "significance", "respectively",
+                         "fiscal", "period", "periods"})
 
 
 def most_specific_terms(question: str, passages: Sequence[Passage]) -> list[str]:
@@ -209,7 +214,7 @@ def most_specific_terms(question: str, passages: Sequence[Passage]) -> list[str]
     for selecting vaccine vectors", "renewal" in "the renewal term") is rare among the passages
     its other words found; an answer that never mentions it answers a neighbouring question.
     """
-    focus = [t for t in focus_terms(question) if t not in _EVALUATIVE]
+    focus = [t for t in focus_terms(question) if t not in _EVALUATIVE and not t.isdigit()]
     counts = {t: sum(1 for p in passages if mentions(p.text, [t])) for t in focus}
     present = [t for t in focus if counts[t]]
     fewest = min((counts[t] for t in present), default=0)

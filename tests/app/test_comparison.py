@@ -52,3 +52,11 @@ def test_only_a_comparison_answers_a_comparison_question() -> None:
     assert asks_for_comparison("How many years did revenue exceed $5,000 million?")
     assert asks_for_comparison("哪一年净利润最高？")
     assert not asks_for_comparison("How many years does the lease run?")
+
+
+def test_the_highest_of_two_columns_is_not_answered_but_the_higher_is() -> None:
+    two = ("| | 2018 | 2017 |\n|---|---|---|\n| Net income | 4,794,757 | 5,809,018 |")
+    passages = [Passage(1, 1, "other.md", two, (), None, 1.0)]
+    assert compare("In which year is net income the highest?", passages) is None
+    higher = compare("In which year was net income higher?", passages)
+    assert higher is not None and "higher in 2017" in higher.text

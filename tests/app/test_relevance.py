@@ -108,6 +108,9 @@ def test_the_answer_names_what_sets_the_question_apart() -> None:
         1)]
     question = "What is the renewal term of the agreement after its initial term expires?"
     assert most_specific_terms(question, passages) == ["renewal"]
+    # words that frame the question and the years (checked on their own) are never it
+    framed = "What is the impact of the renewal term for 2019 and 2018 respectively?"
+    assert most_specific_terms(framed, passages) == ["renewal"]
 
     def answers(n: int, q: str = question) -> bool:
         return answers_the_question(q, [AnswerSentence(passages[n - 1].text, (n,))], passages)
