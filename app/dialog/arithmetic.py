@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.dialog.quantities import YEAR
 from app.dialog.tables import Row, row_text, table_cells
 from app.dialog.types import AnswerSentence
 from knowledge.text.tokenize import key_terms, stem
@@ -38,7 +39,6 @@ _OPS: tuple[tuple[str, re.Pattern[str]], ...] = (
 # "why did revenue increase from 2018 to 2019?" asks for a reason, not a number
 _ASKS_WHY = re.compile(r"^\s*(?:why|how come|what (?:caused|drove|led|explains?)|explain|"
                        r"what (?:is|was|were) the (?:reason|cause|driver))|为什么|原因", re.I)
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _FROM_TO = re.compile(r"from\s+\D{0,12}?((?:19|20)\d{2})\D{1,20}?to\s+\D{0,12}?((?:19|20)\d{2})",
                       re.I)
 _RANGE = re.compile(r"((?:19|20)\d{2})\s*(?:-|–|to|through|至|到)\s*((?:19|20)\d{2})|"
@@ -98,14 +98,14 @@ def _periods(question: str, op: str) -> list[str]:
             return [str(y) for y in range(lo, hi + 1)]
     if m := _FROM_TO.search(question):
         return [m[1], m[2]]
-    years = list(dict.fromkeys(_YEAR.findall(question)))
+    years = list(dict.fromkeys(YEAR.findall(question)))
     return sorted(years) if op != "average" else years
 
 
 def question_terms(question: str) -> list[str]:
     """The words that name the row: not the operation, not the periods."""
     return [t for t in key_terms(question)
-            if t not in _OP_WORDS and not _YEAR.fullmatch(t) and not t.isdigit()]
+            if t not in _OP_WORDS and not YEAR.fullmatch(t) and not t.isdigit()]
 
 
 def _label_score(terms: Sequence[str], label: str) -> float:
@@ -178,7 +178,7 @@ def _rest(header: str) -> str:
 def _column(row: Row, year: str, terms: Sequence[str]) -> tuple[str, _Value] | None:
     """The one numeric cell of ``row`` whose column names ``year`` (ties: question terms)."""
     found = [(name, v) for name, cell in row
-             if year in _YEAR.findall(name) and (v := parse_cell(cell)) is not None]
+             if year in YEAR.findall(name) and (v := parse_cell(cell)) is not None]
     if len(found) > 1:
         scored = sorted(found, key=lambda f: -_label_score(terms, f[0]))
         if _label_score(terms, scored[0][0]) == _label_score(terms, scored[1][0]):

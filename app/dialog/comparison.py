@@ -22,11 +22,11 @@ import re
 from collections.abc import Sequence
 
 from app.dialog.arithmetic import parse_cell, pick_row, question_terms, same_measure
+from app.dialog.quantities import YEAR
 from app.dialog.tables import Row, row_text
 from app.dialog.types import AnswerSentence
 from knowledge.types import Passage
 
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _HIGH = r"highest|largest|greatest|biggest|most|maximum|higher|larger|greater|bigger|more"
 _LOW = r"lowest|smallest|least|minimum|lower|smaller|less|fewer"
 _WHICH_YEAR = re.compile(
@@ -54,7 +54,7 @@ def _year_cells(row: Row) -> list[tuple[str, float, str]]:
     """(year, amount, cell) for every column naming exactly one year and holding a number."""
     out = []
     for name, cell in row:
-        years = _YEAR.findall(name)
+        years = YEAR.findall(name)
         if len(years) == 1 and (value := parse_cell(cell)) is not None:
             out.append((years[0], value.amount, value.text))
     return out
@@ -74,7 +74,7 @@ def compare(question: str, passages: Sequence[Passage], lang: str = "en"
     cells = _year_cells(best.row)
     years = [y for y, _, _ in cells]
     if len(cells) < 2 or len(set(years)) != len(years) or not same_measure(
-            [name for name, _ in best.row if _YEAR.search(name)]):
+            [name for name, _ in best.row if YEAR.search(name)]):
         return None
     figures = "; ".join(f"{y}: {text}" for y, _, text in cells)
     # the answer says it in the question's words ("larger", "exceeded"): the reader asked so

@@ -95,6 +95,8 @@ _CURRENCY_RE = re.compile(
     "(?P<cur>" + _alternation([re.escape(c) for c in _CURRENCY_BEFORE]) + r")\s?$", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![A-Za-z0-9.])(?:FY|fy)?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
 _RANGE_JOIN = re.compile(r"\s*(?:-|–|—|~|～|to|至|到)\s*$", re.IGNORECASE)
+# a calendar year written alone ("2019", "FY2019"): the period a figure or a column is for
+YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _YEAR_SUFFIX = re.compile(r"\s?(?:年度?|财年|fiscal)")
 
 

@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from app.dialog.evidence import LONG_QUESTION_TERMS, content_of
-from app.dialog.quantities import quantities
+from app.dialog.quantities import YEAR, quantities
 from app.dialog.types import AnswerSentence
 from knowledge.text.tokenize import coverage, key_terms, stem
 from knowledge.types import Passage
@@ -73,7 +73,6 @@ _NUMBER_WORD = re.compile(
     r"年|月|日|天|周|小时|分钟|倍|件|项|份|户|套|辆|股|%|成)", re.I)
 # "赔偿多少钱" asks for money: an amount in 元 or another currency, not a count
 _HOW_MUCH_MONEY = re.compile(r"多少钱|多少元|金额|数额|价款|赔偿多少|补偿多少|how much money")
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _MONEY = frozenset({"cny", "usd", "gbp", "eur", "hkd"})
 # numbers that name rather than count: "Note 6", "Section 5.1", "第3条", and the digits of a
 # code or an anonymised name ("CA72-4", "COVID-19", "朱x9")
@@ -161,7 +160,7 @@ def has_answer_type(question: str, text: str) -> bool:
         if _HOW_MUCH_MONEY.search(question):
             return any(q.unit in _MONEY for q in quantities(amounts))
         return any(not q.is_year for q in quantities(amounts)) or bool(
-            _NUMBER_WORD.search(_YEAR.sub(" ", amounts)))
+            _NUMBER_WORD.search(YEAR.sub(" ", amounts)))
     return True
 
 
@@ -178,8 +177,8 @@ def names_the_people(question: str, text: str) -> bool:
 def names_the_years(question: str, text: str) -> bool:
     """Every year the question names is in ``text`` (the answer and its sources): a 2023
     figure does not answer a question about 2021."""
-    found = set(_YEAR.findall(text))
-    return all(year in found for year in _YEAR.findall(question))
+    found = set(YEAR.findall(text))
+    return all(year in found for year in YEAR.findall(question))
 
 
 # a yes/no question ("Consider the NDA; does it allow ...", "是否存在同案犯？") is answered by
