@@ -16,13 +16,14 @@ from app.dialog.comparison import asks_for_comparison, compare
 from app.dialog.evidence import anchor_terms, has_evidence
 from app.dialog.extractive import extract
 from app.dialog.prompt import build_messages
-from app.dialog.relevance import answers_the_question
+from app.dialog.relevance import answers_the_question, mentions
 from app.dialog.types import Answer, AnswerSentence
 from app.models.generator import GenerationParams, Generator
 from domains.pack import Pack
 from knowledge.embedding import Embedder
 from knowledge.retrieval import Filters, RetrievalResult, Retriever
 from knowledge.text.language import text_language
+from knowledge.text.tokenize import key_terms
 
 TokenFn = Callable[[str], None]
 question_language = text_language
@@ -32,6 +33,11 @@ def _is_refusal(text: str, refusal: str) -> bool:
     norm = re.sub(r"\W+", " ", text).strip().lower()
     ref = re.sub(r"\W+", " ", refusal).strip().lower()
     return bool(ref) and (ref[:40] in norm or (norm in ref and len(norm) > 10))
+
+
+def _unmarked(text: str) -> str:
+    """An answer's words without its citation markers (numbers change between turns)."""
+    return " ".join(re.sub(r"\[\d+\]", " ", text).split())
 
 
 class Answerer:
@@ -79,8 +85,12 @@ class Answerer:
                     history: Sequence[dict[str, str]] = (), on_token: TokenFn | None = None,
                     adapter: str | None = None, details: Mapping[str, str] | None = None,
                     lang: str | None = None, retrieval_s: float = 0.0,
-                    on_draft: TokenFn | None = None) -> Answer:
-        """Answer ``question`` from a search already made (``search``)."""
+                    on_draft: TokenFn | None = None, said_before: str = "") -> Answer:
+        """Answer ``question`` from a search already made (``search``).
+
+        ``said_before`` is the dialog's previous answer to another question: a quote that
+        only repeats it does not answer this one ("any reason to end?" after "what happens
+        to Toby at the end?") and is refused."""
         lang = lang or question_language(question)
         refusal = self.pack.refusal_for(lang)
         query = query or question
@@ -96,14 +106,15 @@ class Answerer:
         if worked is not None:
             # an average, a change or a peak over a table row's periods: the working shown
             answer.mode = "calculated"
-            self._finish(answer, [worked], lang, on_token)
+            self._finish(answer, [worked], lang, on_token, said_before)
             return answer
         if self.pack.generation.mode == "extractive" or self.generator is None:
             answer.mode = "extractive"
-            self._finish(answer, extract(query, found.passages, self.embedder), lang, on_token)
+            self._finish(answer, extract(query, found.passages, self.embedder), lang, on_token,
+                         said_before)
             return answer
         self._generate(answer, lang, history, on_token, adapter or self.adapter, details,
-                       on_draft)
+                       on_draft, said_before)
         return answer
 
     def _blocked_term(self, question: str) -> str | None:
@@ -120,7 +131,8 @@ class Answerer:
 
     def _generate(self, answer: Answer, lang: str, history: Sequence[dict[str, str]],
                   on_token: TokenFn | None, adapter: str | None,
-                  details: Mapping[str, str] | None, on_draft: TokenFn | None) -> None:
+                  details: Mapping[str, str] | None, on_draft: TokenFn | None,
+                  said_before: str = "") -> None:
         """Generate, checking each sentence as it completes: ``on_token`` receives only
         checked sentences (numbered in order of first use); the unchecked draft goes to
         ``on_draft`` (a verbose or detail view) and to ``answer.raw_output``."""
@@ -161,13 +173,13 @@ class Answerer:
             # Nothing the model wrote is supported by the passages: fall back to quoting them.
             answer.mode = "extractive-fallback"
             self._finish(answer, extract(answer.query, answer.sources, self.embedder), lang,
-                         on_token)
+                         on_token, said_before)
             return
         answer.sources = numbering.passages(answer.sources)
         self._finish(answer, shown, lang, None)
 
     def _finish(self, answer: Answer, sentences: list[AnswerSentence], lang: str,
-                on_token: TokenFn | None) -> None:
+                on_token: TokenFn | None, said_before: str = "") -> None:
         """Number the citations (unless already numbered), render, and hand over the text.
 
         An answer that mentions too little of what was asked is refused: every sentence of
@@ -192,6 +204,13 @@ class Answerer:
             numbering = Numbering()
             sentences = [numbering.sentence(s) for s in sentences]
             answer.sources = numbering.passages(answer.sources)
+        if (said_before and sentences and _unmarked(render(sentences)) == _unmarked(said_before)
+                and not mentions(said_before, key_terms(answer.question))):
+            # the same quote again, and nothing the new question says is in it ("and in
+            # 2022?" may rightly get the sentence giving both years)
+            answer.removed_sentences.extend(f"said in the previous answer: {s.text}"
+                                            for s in sentences)
+            sentences = []
         answer.sentences = sentences
         answer.text = render(sentences)
         if on_token and answer.text:

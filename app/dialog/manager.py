@@ -199,7 +199,8 @@ class DialogManager:
             answer = self.answerer.answer_from(scoped.found, question, query=rewrite.query,
                                                history=history, on_token=on_token,
                                                adapter=adapter, details=self._details(state),
-                                               lang=lang, retrieval_s=retrieval_s)
+                                               lang=lang, retrieval_s=retrieval_s,
+                                               said_before=state.previous_answer(question))
             self._explain(answer, scoped, lost, notes, lang, on_token)
             awaiting = []
         return answer, awaiting, rewrite

@@ -80,6 +80,14 @@ class DialogState:
     def last_turn(self) -> Turn | None:
         return self.turns[-1] if self.turns else None
 
+    def previous_answer(self, question: str) -> str:
+        """The last turn's answer when it answered another question ("" otherwise): asked
+        again, the same question rightly gets the same answer."""
+        last = self.last_turn
+        if last is None or last.decision != "answer" or _same(last.question, question):
+            return ""
+        return last.answer_text
+
     def set_slot(self, name: str, value: SlotValue) -> None:
         self.slots[name] = value
 
@@ -183,3 +191,6 @@ def _checked(value: Any, allowed: frozenset[str], what: str) -> Any:
                                f"{', '.join(sorted(allowed))}")
     return value
 
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.lower().split()) == " ".join(b.lower().split())

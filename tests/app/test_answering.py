@@ -95,3 +95,24 @@ def test_every_bundled_document_was_indexed(runtime: Runtime) -> None:
         docs_dir = Path(runtime.resources.pack(pack).docs_dir)
         on_disk = {p.name for p in docs_dir.iterdir() if p.is_file()}
         assert {d.name for d in docs if d.status == "ready"} == on_disk
+
+
+def test_a_quote_that_only_repeats_the_previous_answer_is_refused(runtime: Runtime) -> None:
+    """'any reason to end?' after 'what happens at the end?' got the same quote again."""
+    answerer = runtime.resources.answerer("finance", with_generator=False)
+    question = "How long are customer due diligence records kept after a relationship ends?"
+    first = answerer.answer(question)
+    assert first.decision == "answer"
+    again = answerer.answer_from(answerer.search(question), "any reason to keep them?",
+                                 query=question, said_before=first.text)
+    assert again.decision == "refuse"
+    assert any(r.startswith("said in the previous answer") for r in again.removed_sentences)
+
+
+def test_the_previous_answer_counts_only_for_another_question() -> None:
+    from app.dialog.state import DialogState, Turn
+    state = DialogState(pack="medical")
+    state.add_turn(Turn(1, "What happens at the end?", "What happens at the end?", "answer",
+                        "Toby leaves for Costa Rica [1]."))
+    assert state.previous_answer("any reason to end?") == "Toby leaves for Costa Rica [1]."
+    assert state.previous_answer("what happens at  the END?") == ""
