@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from app.dialog.arithmetic import asks_for_calculation, calculate
 from app.dialog.citations import CheckedStream, Numbering, render, render_piece
+from app.dialog.claim_text import MARKER
 from app.dialog.comparison import asks_for_comparison, compare
 from app.dialog.evidence import anchor_terms, has_evidence
 from app.dialog.extractive import extract
@@ -37,7 +38,7 @@ def _is_refusal(text: str, refusal: str) -> bool:
 
 def _unmarked(text: str) -> str:
     """An answer's words without its citation markers (numbers change between turns)."""
-    return " ".join(re.sub(r"\[\d+\]", " ", text).split())
+    return " ".join(MARKER.sub(" ", text).split())
 
 
 class Answerer:
@@ -204,15 +205,16 @@ class Answerer:
             numbering = Numbering()
             sentences = [numbering.sentence(s) for s in sentences]
             answer.sources = numbering.passages(answer.sources)
-        if (said_before and sentences and _unmarked(render(sentences)) == _unmarked(said_before)
+        answer.text = render(sentences)
+        if (said_before and sentences and _unmarked(answer.text) == _unmarked(said_before)
                 and not mentions(said_before, key_terms(answer.question))):
             # the same quote again, and nothing the new question says is in it ("and in
             # 2022?" may rightly get the sentence giving both years)
             answer.removed_sentences.extend(f"said in the previous answer: {s.text}"
                                             for s in sentences)
             sentences = []
+            answer.text = ""
         answer.sentences = sentences
-        answer.text = render(sentences)
         if on_token and answer.text:
             on_token(answer.text)
         if not sentences:

@@ -55,7 +55,7 @@ _ASKS_DATE = re.compile(r"\b(?:what|which) (?:date|day|year)\b|哪一年|哪年|
 _DATE = re.compile(
     r"\b(?:jan(?:uary)?|feb(?:ruary)?|march|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b|"
-    r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b|(?<!\d)(?:19|20)\d{2}(?!\d)|\d{1,2}\s*[月日号]", re.I)
+    rf"\b\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{1,4}}\b|{YEAR.pattern}|\d{{1,2}}\s*[月日号]", re.I)
 # a time, a date or a span of time, in digits or in words ("within six months", "三年")
 _TIME = re.compile(
     r"\b(?:seconds?|minutes?|hours?|days?|weeks?|fortnights?|months?|years?|quarters?|"
@@ -101,10 +101,15 @@ def focus_terms(question: str) -> list[str]:
     return [t for t in key_terms(question) if t not in named and t not in _QUESTION_WORDS]
 
 
-def mentions(text: str, terms: Sequence[str]) -> bool:
+def _mentioned_in(text: str) -> Callable[[str], bool]:
+    """Whether ``text`` mentions a term (by stem; Chinese by substring), tokenised once."""
     words = {stem(t) for t in key_terms(text)}
     lowered = text.lower()
-    return any(stem(t) in words or (not t.isascii() and t in lowered) for t in terms)
+    return lambda t: stem(t) in words or (not t.isascii() and t in lowered)
+
+
+def mentions(text: str, terms: Sequence[str]) -> bool:
+    return any(map(_mentioned_in(text), terms))
 
 
 # "What is X?" / "什么是X" asks for a definition: the answer says what X is, not only that
@@ -214,7 +219,8 @@ def most_specific_terms(question: str, passages: Sequence[Passage]) -> list[str]
     its other words found; an answer that never mentions it answers a neighbouring question.
     """
     focus = [t for t in focus_terms(question) if t not in _EVALUATIVE and not t.isdigit()]
-    counts = {t: sum(1 for p in passages if mentions(p.text, [t])) for t in focus}
+    said = [_mentioned_in(p.text) for p in passages]
+    counts = {t: sum(1 for mentioned in said if mentioned(t)) for t in focus}
     present = [t for t in focus if counts[t]]
     fewest = min((counts[t] for t in present), default=0)
     return [t for t in present if counts[t] == fewest]
@@ -245,12 +251,11 @@ def answers_the_question(question: str, sentences: Sequence[AnswerSentence],
     if focus and not mentions(text, focus):
         return False
     # the year, or the specific term, may be stated once earlier in the cited passage
-    passages = " ".join(p.text for p in cited)
+    sourced = f"{headings} {text} {' '.join(p.text for p in cited)}"
     specific = [] if is_polar(content) else most_specific_terms(content, sources)
-    if specific and not mentions(f"{headings} {text} {passages}", specific) and (
+    if specific and not mentions(sourced, specific) and (
             documents_mention is None
             or not documents_mention({p.doc_id for p in cited}, specific)):
         return False
-    sourced = f"{headings} {text} {passages}"
     return (has_answer_type(question, text) and names_the_years(question, sourced)
             and names_the_people(question, sourced))
