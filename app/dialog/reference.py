@@ -78,7 +78,7 @@ NON_TOPIC_WORDS = frozenset({
 _EN_OPENER = re.compile(en.FOLLOW_UP_OPENER, _FLAGS)
 _ZH_OPENER = re.compile(zh.FOLLOW_UP_OPENER)
 _ZH_TAIL = re.compile(zh.FOLLOW_UP_TAIL)
-_LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 
 # --- the words of a fragment (English) ---------------------------------------------------------
 
@@ -98,6 +98,8 @@ _EN_PRESUPPOSING = frozenset({
 # may name the topic itself, so these may be anchored.
 _EN_COMPARATIVES = frozenset({"other", "another", "others", "different", "else", "alternative",
                               "alternatives"})
+# Words before a noun that point at it rather than say which one it is.
+DETERMINERS = _EN_PRESUPPOSING | _EN_COMPARATIVES
 _EN_QUESTION_WORDS = frozenset({
     "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was",
     "were", "do", "does", "did", "can", "could", "should", "would", "will", "may", "might",
@@ -169,7 +171,7 @@ def read_cue(text: str, last: Turn, aspect: list[str], pack: Pack,
 
 def is_short(text: str) -> bool:
     """At most four words or eight Chinese characters: a fragment rather than a question."""
-    return len(_LATIN_WORD.findall(text)) <= SHORT_WORDS and han_count(text) <= SHORT_HAN
+    return len(LATIN_WORD.findall(text)) <= SHORT_WORDS and han_count(text) <= SHORT_HAN
 
 
 def fold(term: str) -> str:
@@ -207,7 +209,7 @@ def _fragment(text: str, aspect: list[str], earlier: Iterable[Turn]) -> Cue:
     """A short message without opener or pronoun: ellipsis, or a new noun phrase."""
     if not aspect:
         return Cue(True, "short, no topic of its own")
-    words = [w.lower() for w in _LATIN_WORD.findall(text)]
+    words = [w.lower() for w in LATIN_WORD.findall(text)]
     if han_count(text) > len(words):
         return _fragment_zh(text, aspect, earlier)
     first = re.split(r"['’]", words[0])[0] if words else ""  # "what's" -> "what"

@@ -231,6 +231,32 @@ def test_reason_says_what_was_carried_from_which_turn() -> None:
     assert rewrite.used_slots == ["medications", "conditions"]
 
 
+def test_a_noun_shortened_in_the_turn_before_carries_its_earlier_modifier() -> None:
+    # "an order" in turn 2 is the restraining order of turn 1 (mtrag-mini: the court's
+    # restraining-order page is found only with "restraining")
+    state, pack = _replay("finance", [
+        "How can I get a restraining order without notifying the other person of my address?",
+        "How do I file an order?"])
+    rewrite = _turn(state, pack, "I am in Sacramento.")
+    assert rewrite.query == "I am in Sacramento file order restraining"
+    assert rewrite.reason.endswith(
+        "added 'file', 'order' from turn 2; added 'restraining' ('restraining order' in turn 1)")
+
+
+def test_an_earlier_modifier_is_not_carried_without_its_noun() -> None:
+    state, pack = _replay("finance", ["What is a restraining order?",
+                                      "How do I file a claim?"])
+    rewrite = _turn(state, pack, "I am in Sacramento.")
+    assert "claim" in rewrite.query and "restraining" not in rewrite.query
+
+
+def test_a_determiner_is_no_modifier() -> None:
+    state, pack = _replay("finance", ["How do I serve papers on the other party?",
+                                      "How do I file a claim against a party?"])
+    rewrite = _turn(state, pack, "I am in Sacramento.")
+    assert "party" in rewrite.query and "other" not in rewrite.query
+
+
 def test_a_chain_of_follow_ups_keeps_the_topic_without_piling_up_aspects() -> None:
     state, pack = _replay("medical", ["Is metformin first-line for diabetes?",
                                       "what about its side effects?"])
