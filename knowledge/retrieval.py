@@ -18,6 +18,7 @@ from datetime import datetime
 import numpy as np
 
 from domains.pack import RetrievalConfig
+from knowledge.conditions import conditions_first
 from knowledge.index.fusion import rrf_fuse, score_fuse
 from knowledge.kb import KnowledgeBase, embedding_text
 from knowledge.metadata import file_words, match, preference, title_terms
@@ -143,6 +144,7 @@ class Retriever:
         passages = self._prefer(passages, query, filters.prefer)
         if self.cfg.group_by == "section":
             passages = best_per_section(passages)
+        passages = conditions_first(passages, query)
         if self.reranker is not None:
             passages = self.reranker.rerank(query, passages[: self.cfg.rerank_k])
         passages = passages[:k]

@@ -116,3 +116,13 @@ def test_the_previous_answer_counts_only_for_another_question() -> None:
                         "Toby leaves for Costa Rica [1]."))
     assert state.previous_answer("any reason to end?") == "Toby leaves for Costa Rica [1]."
     assert state.previous_answer("what happens at  the END?") == ""
+
+
+def test_the_treatment_for_a_patient_able_to_swallow_is_given(runtime: Runtime) -> None:
+    """Issue example: the answer came from "unable to swallow safely" (glucose gel, glucagon);
+    the question's patient can swallow: 15-20 g of quick-acting carbohydrate."""
+    answer = runtime.resources.answerer("medical", with_generator=False).answer(
+        "Conscious, able to swallow, glucose 3.2 – what should I give?")
+    assert answer.decision == "answer"
+    assert "15–20 g of quick-acting carbohydrate" in answer.text
+    assert "glucagon" not in answer.text
