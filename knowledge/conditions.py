@@ -26,18 +26,24 @@ _NEGATED = re.compile(r"\bun([a-z]{4,})\b|\bnot\s+([a-z]{4,})\b")
 def negated_conditions(heading: str, question: str) -> set[str]:
     """The words ``question`` states that ``heading`` negates ("able" in "unable to swallow")."""
     asked = question.casefold()
-    words = set(_WORD.findall(asked))
+    return _negated(heading, asked, set(_WORD.findall(asked)))
+
+
+def conditions_first(passages: Sequence[Passage], question: str) -> list[Passage]:
+    """``passages`` with those whose heading negates a stated condition moved last."""
+    asked = question.casefold()
+    words = set(_WORD.findall(asked))  # read once per search, not once per passage
+    kept: list[Passage] = []
+    moved: list[Passage] = []
+    for p in passages:
+        (moved if _negated(" ".join(p.heading_path), asked, words) else kept).append(p)
+    return kept + moved
+
+
+def _negated(heading: str, asked: str, words: set[str]) -> set[str]:
     found = set()
     for m in _NEGATED.finditer(heading.casefold()):
         word = m.group(1) or m.group(2)
         if word in words and m.group(0) not in asked:
             found.add(word)
     return found
-
-
-def conditions_first(passages: Sequence[Passage], question: str) -> list[Passage]:
-    """``passages`` with those whose heading negates a stated condition moved last."""
-    def negates(p: Passage) -> bool:
-        return bool(negated_conditions(" ".join(p.heading_path), question))
-
-    return [p for p in passages if not negates(p)] + [p for p in passages if negates(p)]

@@ -82,7 +82,6 @@ def compare(question: str, passages: Sequence[Passage], lang: str = "en"
         word = next(w for w in which.groups() if w)
         if len(cells) < 3 and (word.lower().endswith("est") or word.lower() in _SUPERLATIVE):
             return None  # "the highest" of two columns: the table asked about has more years
-
         high = bool(which[1] or which[3])
         target = (max if high else min)(a for _, a, _ in cells)
         winners = [y for y, a, _ in cells if a == target]
