@@ -16,8 +16,10 @@ measured) it reports recall@k (a gold document among the first k results) of
 - the **plain** baselines of ``benchmarks.retrieval.plain``: whole documents embedded with the
   same MiniLM (first 256 tokens), and a word / character-bigram BM25 — run in the same process.
 
-The last column is default / best plain. Multi-turn sets are asked turn by turn as typed (no
-rewrite: ``verirag eval --compare pack,no-rewrite`` measures that).
+The last column is default / best plain. A follow-up of a multi-turn set is searched by
+verirag's columns the way the product searches it — the standalone query the dialog manager
+rewrites it into (``evals.followups``) — and by the plain baselines as typed, since a plain
+script has no dialog state; ``--as-typed`` gives verirag's columns the raw follow-up too.
 """
 # ruff: noqa: E402  (the sys.path and environment set-up must precede the project imports)
 
@@ -40,6 +42,7 @@ from app.resources import Resources
 from benchmarks.retrieval.plain import plain_bm25, plain_dense
 from evals.corpus import prepare_corpus
 from evals.datasets import load_dataset
+from evals.followups import standalone_query
 from knowledge.retrieval import Retriever
 
 EVALSETS = ROOT.parent / "shared" / "evalsets"
@@ -54,17 +57,20 @@ def _recall(ranked: list[list[str]], gold: list[frozenset[str]], k: int) -> floa
     return hits / len(gold) if gold else 0.0
 
 
-def measure(res: Resources, spec: str, k: int, evalsets: Path = EVALSETS
-            ) -> dict[str, float | int | str]:
+def measure(res: Resources, spec: str, k: int, evalsets: Path = EVALSETS,
+            as_typed: bool = False) -> dict[str, float | int | str]:
     """recall@k of every column on one ``SET:DOMAIN``."""
     name, _, domain = spec.partition(":")
     pack = res.pack(domain or "medical")
     path = Path(name) if Path(name).is_dir() else evalsets / name
     dataset = load_dataset(path, pack.root)
     corpus = prepare_corpus(res, pack, dataset)
-    asked = [(t.question, corpus.canonical(t.gold_ids)) for item in dataset.items
-             for t in item.turns if t.scored and t.gold_ids]
-    questions, gold = [q for q, _ in asked], [g for _, g in asked]
+    asked = [(item.turns[: n + 1], corpus.canonical(t.gold_ids)) for item in dataset.items
+             for n, t in enumerate(item.turns) if t.scored and t.gold_ids]
+    questions, gold = [turns[-1].question for turns, _ in asked], [g for _, g in asked]
+    searched = questions if as_typed else [
+        standalone_query(turns, pack) if len(turns) > 1 else turns[-1].question
+        for turns, _ in asked]
     # The inputs as fusion sees them: one passage per section, no preference by document facts.
     inputs = Retriever(corpus.kb, pack.retrieval.model_copy(update={"metadata_boost": 0.0}))
     default = Retriever(corpus.kb, pack.retrieval)
@@ -73,7 +79,7 @@ def measure(res: Resources, spec: str, k: int, evalsets: Path = EVALSETS
                                     ("default", default, None)):
         started = time.perf_counter()
         ranked = [[p.doc_name for p in retriever.search(q, k=k, mode=mode).passages]
-                  for q in questions]
+                  for q in searched]
         row[column] = _recall(ranked, gold, k)
         row[f"{column} s/q"] = (time.perf_counter() - started) / max(len(questions), 1)
     assert dataset.corpus is not None, "the plain baselines need a corpus.jsonl"
@@ -92,12 +98,14 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--evalsets", type=Path, default=EVALSETS,
                         help="folder of the sets named without a path")
+    parser.add_argument("--as-typed", action="store_true",
+                        help="search follow-ups as typed, not as the dialog manager rewrites them")
     args = parser.parse_args()
     res = Resources()
     print(f"| set | pack | n | {' | '.join(COLUMNS)} | default / best plain |")
     print("|---|---|---|" + "---|" * (len(COLUMNS) + 1))
     for spec in args.sets:
-        row = measure(res, spec, args.k, args.evalsets)
+        row = measure(res, spec, args.k, args.evalsets, args.as_typed)
         best_plain = max(float(row["plain dense"]), float(row["plain bm25"]))
         ratio = float(row["default"]) / best_plain if best_plain else float("nan")
         cells = " | ".join(f"{float(row[c]):.3f}" for c in COLUMNS)
