@@ -76,6 +76,11 @@ _NO_FINDING = re.compile(
     r"\b(?:remains?|is|was|are|were) (?:still |as yet |yet )?(?:unclear|unknown|uncertain|"
     r"not (?:known|clear)) (?:whether|if|how|why|what|which)\b|\blittle is known\b",
     re.I)
+# A table's or figure's caption says what it shows, not what it found ("Table 1: Posterior
+# model estimates of percentage of total population infected as of 28th March 2020" quoted
+# for Austria's estimate, which is a cell of that table). "Table l" is OCR's "Table 1".
+_CAPTION = re.compile(r"^(?:supplementa(?:l|ry) )?(?:table|figure|fig\.|chart|exhibit)\s*"
+                      r"(?:[\dIVXl]{1,4}[a-z]?|[A-Z]\d*)(?:\.\d+)?\s*[:.|–-]|^[表图]\s*\d+", re.I)
 _NUMBER_TOKEN = re.compile(r"(?<![\w.])[$€£¥(]?-?\d[\d,.]*%?\)?(?![\w])")
 MAX_NUMBERS = 6
 # a paper's own reference numbers ("[6, 18, 23]"): read as verirag's citations otherwise
@@ -92,7 +97,7 @@ def _quotable(piece: str, last: bool, alone: bool, previous: str = "") -> bool:
     """A sentence that reads as a statement: not cut off at the passage's edges, not a
     heading/table/signature run of capitalised words, not an aim or a restated question."""
     # "；" ends a clause that stands alone ("截至2023年末，不良贷款率为1.36%；")
-    if is_fragment(piece.rstrip("；; ")) or _NO_FINDING.search(piece):
+    if is_fragment(piece.rstrip("；; ")) or _NO_FINDING.search(piece) or _CAPTION.match(piece):
         return False
     if piece.lstrip()[:1] in ")]},;:、，；）":
         return False

@@ -29,9 +29,16 @@ def table_cells(text: str) -> list[Row] | None:
     for line in lines[2:]:
         pairs = tuple((name, cell) for name, cell in
                       zip(header, markdown_cells(line), strict=False) if cell)
-        if pairs:
+        if pairs and not _repeats_header(pairs):
             rows.append(pairs)
     return rows
+
+
+def _repeats_header(row: Row) -> bool:
+    """A row whose every cell is its column's name: a page header repeated under itself
+    ("| Common Scams and Schemes | Danville, CA |" twice) names a topic and says nothing."""
+    return all(" ".join(cell.split()).casefold() == " ".join(name.split()).casefold()
+               for name, cell in row)
 
 
 def row_text(row: Row) -> str:

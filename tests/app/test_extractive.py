@@ -19,6 +19,11 @@ def test_table_rows_name_each_cell_and_leave_prose_alone() -> None:
     assert rows[2].startswith("Indication: Antiphospholipid syndrome | first event;")
     assert table_rows("Warfarin is stopped 5 days before surgery.") is None
     assert table_rows("| only | a header |\n| --- | --- |") is None
+    # A web page's banner repeated as a row names a topic; quoted, it answered "Mortgage
+    # scams" with "Common Scams and Schemes: Common Scams and Schemes; Danville, CA: ...".
+    banner = ("| Common Scams and Schemes | Danville, CA |\n|---|---|\n"
+              "| Common Scams and  Schemes | Danville, CA |\n| Lottery scams | 2023 |")
+    assert table_rows(banner) == ["Common Scams and Schemes: Lottery scams; Danville, CA: 2023"]
 
 
 def test_the_row_that_answers_is_quoted_with_its_header(runtime: Runtime) -> None:
@@ -37,6 +42,8 @@ def test_only_statements_are_quoted_not_aims_cut_offs_or_capitalised_runs() -> N
             "Do patients from urban and rural areas have similar demand for NHS care. "
             "Fiscal 2024 Fiscal 2023 Total Stores at Beginning of Second Quarter Stores Opened "
             "Stores Closed Total Stores at End of Second Quarter. "
+            "Table l: Posterior model estimates of percentage of total population infected as "
+            "of 28th March 2020. "
             "Private care did not reduce the demand for NHS care in any region studied [4, 7]. "
 
             "The effect was largest among patients who had")
