@@ -26,6 +26,7 @@ import numpy as np
 
 from knowledge.index import bm25_files as files
 from knowledge.index.bm25_segment import Segment
+from knowledge.index.spelling import variants
 from knowledge.text.tokenize import TOKENIZER_VERSION, search_tokens
 from verirag.errors import KnowledgeBaseError
 
@@ -108,9 +109,8 @@ class BM25Index:
         if n == 0:
             return 0.0
         total = 0.0
-        for token in search_tokens(query):
-            df = sum(len(p[0]) for seg in segments if (p := seg.postings(token)))
-            total += _idf(n, df)
+        for term in _query_terms(query, segments, n):
+            total += _idf(n, _frequency(segments, term))
         return total
 
     def search(
@@ -129,8 +129,8 @@ class BM25Index:
         avg_length = sum(seg.live_length for seg in segments) / n
         scores: dict[int, np.ndarray] = {}
         # A repeated query token counts again, as in bm25s.
-        for token in search_tokens(query):
-            hits = [(i, p) for i, seg in enumerate(segments) if (p := seg.postings(token))]
+        for term in _query_terms(query, segments, n):
+            hits = [(i, p) for i, seg in enumerate(segments) if (p := seg.merged_postings(term))]
             df = sum(len(docs) for _, (docs, _) in hits)
             idf = _idf(n, df)
             for i, (docs, tfs) in hits:
@@ -247,6 +247,20 @@ class BM25Index:
         if len(index) != meta.get("count"):
             raise files.corrupt(directory / generation, "its chunk count does not add up")
         return index
+
+
+def _frequency(segments: Sequence[Segment], term: Sequence[str]) -> int:
+    """How many live chunks hold one of ``term``'s spellings."""
+    return sum(len(p[0]) for seg in segments if (p := seg.merged_postings(term)))
+
+
+def _query_terms(query: str, segments: Sequence[Segment], n: int) -> list[tuple[str, ...]]:
+    """The query's tokens, each with the spellings it is searched as (``spelling.variants``):
+    searching and the score ceiling must count the same terms."""
+    def frequency(word: str) -> int:
+        return _frequency(segments, (word,))
+
+    return [variants(token, frequency, n) for token in search_tokens(query)]
 
 
 def _idf(n: int, df: int) -> float:

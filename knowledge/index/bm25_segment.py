@@ -135,6 +135,17 @@ class Segment:
             docs, tfs = docs[keep], tfs[keep]
         return (docs, tfs) if len(docs) else None
 
+    def merged_postings(self, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """``postings`` of several spellings read as one term: a chunk's counts add up."""
+        found = [p for term in terms if (p := self.postings(term))]
+        if len(found) <= 1:
+            return found[0] if found else None
+        docs = np.concatenate([d for d, _ in found])
+        unique, where = np.unique(docs, return_inverse=True)
+        tfs = np.zeros(len(unique), dtype=np.float32)
+        np.add.at(tfs, where, np.concatenate([t for _, t in found]))
+        return unique.astype(np.int32), tfs
+
     def without(self, chunk_ids: np.ndarray) -> Segment:
         """This segment with ``chunk_ids`` marked dead (itself when none of them is here)."""
         hit = np.isin(self.ids, chunk_ids) & self.alive
