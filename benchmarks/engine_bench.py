@@ -164,8 +164,14 @@ def single(res: Resources, messages: Any, donor: Any, n: int, rounds: int, threa
                                EngineOptions(threads=threads, threads_batch=batch))
     tokens = engine.prompt_tokens(messages)
     size = EngineOptions().batch  # the same batch size: the comparison is of the kernels' use
-    llm = Llama(str(source.directory / (source.gguf_file or "")), n_ctx=4096, n_batch=size,
-                n_ubatch=size, n_threads=threads, n_threads_batch=batch, verbose=False)
+    def direct(path: Path) -> Any:
+        return Llama(str(path), n_ctx=4096, n_batch=size, n_ubatch=size, n_threads=threads,
+                     n_threads_batch=batch, verbose=False)
+
+    llm = direct(source.directory / (source.gguf_file or ""))
+    # The engine serves a Q4_1 file from its Q8_0 copy on the CPU (app.models.llamacpp.reencode):
+    # llama.cpp on that copy shows what the engine adds to the kernels it calls.
+    llm_copy = direct(engine.model.path) if engine.model.path != engine.path else None
     torch_gen = TransformersGenerator(source, "cpu", res.settings.cache_dir)
     import torch
 
@@ -175,8 +181,21 @@ def single(res: Resources, messages: Any, donor: Any, n: int, rounds: int, threa
     rows: dict[str, list[Timing]] = {k: [] for k in ("llama.cpp direct", "engine",
                                                      "engine + LoRA", "transformers float32",
                                                      "engine, system prompt cached")}
+    shipped = None
+    if llm_copy is not None:
+        rows["llama.cpp direct, the engine's Q8_0 copy"] = []
+        rows["engine, file as shipped (generator_reencode off)"] = []
+        shipped = LlamaCppGenerator(source, res.settings.cache_dir,
+                                    EngineOptions(threads=threads, threads_batch=batch,
+                                                  reencode=False))
     for _ in range(rounds):  # interleaved, so a load spike hits every backend alike
         rows["llama.cpp direct"].append(time_direct(llm, tokens, n))
+        if llm_copy is not None:
+            rows["llama.cpp direct, the engine's Q8_0 copy"].append(
+                time_direct(llm_copy, tokens, n))
+        if shipped is not None:
+            rows["engine, file as shipped (generator_reencode off)"].append(
+                time_engine(shipped, messages, n))
         rows["engine"].append(time_engine(engine, messages, n))
         rows["engine + LoRA"].append(time_engine(engine, messages, n, adapter="bench"))
         rows["transformers float32"].append(time_transformers(torch_gen, messages, n))
@@ -193,6 +212,8 @@ def single(res: Resources, messages: Any, donor: Any, n: int, rounds: int, threa
         print(f"| {name} | {ttft:.3f} | {rate:.1f} | {rate / base_rate:.2f} | "
               f"{ttft / base_ttft:.2f} |", flush=True)
     engine.close()
+    if shipped is not None:
+        shipped.close()
 
 
 def _busy_core() -> subprocess.Popen[bytes]:
@@ -237,7 +258,8 @@ def concurrent(res: Resources, chats: list[Any], n: int, threads: int, batch: in
     (a follow-up turn: what continuous batching of the decode buys)."""
     engine = LlamaCppGenerator(default_generator(), res.settings.cache_dir,
                                EngineOptions(threads=threads, threads_batch=batch, slots=8,
-                                             context=2048))
+                                             context=2048,
+                                             reencode=res.settings.generator_reencode))
     params = GenerationParams(max_new_tokens=n, temperature=0.0, repetition_penalty=1.0)
     sizes = [len(engine.prompt_tokens(c)) for c in chats]
     print(f"\n### Concurrent chats ({n} tokens each, {threads} decode / {batch} prompt "
@@ -334,6 +356,8 @@ def main() -> None:
                         help="threads for the single and concurrent runs (default: setting)")
     parser.add_argument("--skip", default="",
                         help="comma list of: single,load,concurrent,batch,memory,e2e")
+    parser.add_argument("--e2e-backends", default="llamacpp,transformers",
+                        help="comma list of the backends the e2e section answers with")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
@@ -357,7 +381,7 @@ def main() -> None:
             print("\n### A checked answer, end to end (bundled packs' eval questions)\n")
             print("| backend | questions | p50 s | p90 s |")
             print("|---|---|---|---|")
-            for backend in ("llamacpp", "transformers"):
+            for backend in args.e2e_backends.split(","):
                 p50, p90, n = e2e(home, backend)
                 print(f"| {backend} | {n} | {p50:.2f} | {p90:.2f} |", flush=True)
 

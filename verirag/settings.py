@@ -95,6 +95,12 @@ class Settings(BaseModel):
         description="CPU threads the llama.cpp engine reads a prompt with; default: every core "
         "(reading a prompt is compute-bound, so it scales where decoding does not).",
     )
+    generator_reencode: bool = Field(
+        True,
+        description="Hold a Q4_1 or Q5_1 GGUF as Q8_0 when the llama.cpp engine runs on the CPU "
+        "(the same weights to within 5 % of a Q4_1 rounding step; prompts read about twice as "
+        "fast: docs/benchmarks.md); false serves the file exactly as shipped.",
+    )
     generator_slots: int = Field(
         4, ge=1, le=64, description="Chats the llama.cpp engine decodes together in one batch."
     )

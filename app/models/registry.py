@@ -112,7 +112,7 @@ class ModelRegistry:
         options = EngineOptions(threads=s.generator_threads,
                                 threads_batch=s.generator_prompt_threads or os.cpu_count() or 1,
                                 slots=s.generator_slots, context=s.generator_context,
-                                gpu=self.device == "cuda")
+                                gpu=self.device == "cuda", reencode=s.generator_reencode)
         return LlamaCppGenerator(source, s.cache_dir, options)
 
     def _openai_generator(self, chosen: Path | None) -> Generator:

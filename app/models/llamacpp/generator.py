@@ -28,6 +28,7 @@ from app.models.adapters import (
 from app.models.generator import GenerationStream, Message, base_fingerprint_of
 from app.models.llamacpp.native import Context, Model
 from app.models.llamacpp.prompt import render_chat
+from app.models.llamacpp.reencode import cpu_weights
 from app.models.llamacpp.scheduler import Request, Scheduler
 from app.models.locate import ModelSource
 from app.models.lora_gguf import lora_gguf_for
@@ -45,6 +46,7 @@ class EngineOptions:
     context: int = 4096  # KV-cache tokens per chat (prompt + answer)
     batch: int = 256  # tokens per decode: the fastest prompt reading measured (benchmarks)
     gpu: bool = False
+    reencode: bool = True  # a Q4_1/Q5_1 file held as Q8_0 on the CPU (llamacpp.reencode)
 
 
 class LlamaCppGenerator:
@@ -57,7 +59,10 @@ class LlamaCppGenerator:
         self.source, self.cache_root = source, cache_root
         self.options = opts = options or EngineOptions()
         self.path = source.directory / source.gguf_file
-        self.model = Model(self.path, gpu_layers=999 if opts.gpu else 0)
+        weights = self.path
+        if opts.reencode and not opts.gpu:
+            weights = cpu_weights(self.path, cache_root)
+        self.model = Model(weights, gpu_layers=999 if opts.gpu else 0)
         per_chat = min(opts.context, max(self.model.n_ctx_train, 512))
         self.ctx = Context(self.model, n_ctx=per_chat * opts.slots, n_seq=opts.slots,
                            n_batch=opts.batch,

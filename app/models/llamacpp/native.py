@@ -57,6 +57,17 @@ def refuse_amx_build(system_info: str) -> None:
                             "recompiles llama.cpp without them)")
 
 
+def requantize(source: Path, target: Path, file_type: int) -> None:
+    """Write ``source``'s weights to ``target`` in llama.cpp file type ``file_type``."""
+    lib = _bindings()
+    params = lib.llama_model_quantize_default_params()
+    params.ftype, params.allow_requantize = file_type, True
+    if lib.llama_model_quantize(str(source).encode(), str(target).encode(),
+                                ctypes.byref(params)) != 0:
+        raise ModelNotFound(f"llama.cpp could not re-encode {source}; check that it is a "
+                            "complete GGUF model file")
+
+
 class Model:
     """A GGUF model's weights and vocabulary; freed when the object is collected."""
 
