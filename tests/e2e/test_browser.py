@@ -257,7 +257,9 @@ def test_stop_ends_an_answer_being_written_and_records_nothing(served: tuple[str
             settle(page)
             page.get_by_placeholder("Ask about your documents").fill(question)
             page.get_by_placeholder("Ask about your documents").press("Enter")
-            page.get_by_role("button", name="Stop").click()
+            # The app's own Stop, not Streamlit's header "Stop" shown while a slow run lasts.
+            main = page.get_by_test_id("stMainBlockContainer")
+            main.get_by_role("button", name="Stop").click()
             expect(page.get_by_text("Stopped before the answer")).to_be_visible()
             snap(page, shots / "chat-stopped.png")
         except Exception:
