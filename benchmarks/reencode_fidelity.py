@@ -35,6 +35,29 @@ from verirag.settings import load_settings
 F32, Q4_0 = 0, 2  # llama.cpp file types
 
 
+def weight_change(shipped: Path, copy: Path) -> tuple[float, float]:
+    """The largest change of a Q4_1 weight in the copy, in Q4_1 rounding steps of its block,
+    and the root-mean-square change relative to the weights' own."""
+    import gguf
+    import numpy as np
+    from gguf.quants import dequantize
+
+    copied = {t.name: t for t in gguf.GGUFReader(str(copy)).tensors}
+    worst, change, size = 0.0, 0.0, 0.0
+    for tensor in gguf.GGUFReader(str(shipped)).tensors:
+        if tensor.tensor_type.name != "Q4_1":
+            continue
+        other = copied[tensor.name]
+        x = dequantize(tensor.data, tensor.tensor_type).reshape(-1, 32)
+        y = dequantize(other.data, other.tensor_type).reshape(-1, 32)
+        step = (x.max(axis=1) - x.min(axis=1)) / 15
+        step[step == 0] = 1
+        worst = max(worst, float((np.abs(x - y).max(axis=1) / step).max()))
+        change += float(((x - y) ** 2).sum())
+        size += float((x**2).sum())
+    return worst, (change / size) ** 0.5
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -60,6 +83,9 @@ def main() -> None:
                 totals[pair][0] += agree * len(tokens)
                 totals[pair][1] += kl * len(tokens)
             positions += len(tokens)
+        worst, rms = weight_change(files["shipped Q4_1"], files["engine's Q8_0 copy"])
+    print(f"\nWeights: the largest change is {worst:.3f} of a Q4_1 rounding step; "
+          f"root-mean-square change {rms:.4f} of the weights'")
     print(f"\n### Next-token fidelity: {len(chats)} answerer prompts, {positions} positions\n")
     print("| reference | compared | same next token | mean KL |")
     print("|---|---|---|---|")
