@@ -134,10 +134,11 @@ class Retriever:
             self._fill(dense, [i for i, _ in bm25_hits], qvec)
             missing = {i for i, _ in dense_hits} - lexical_scores.keys()
             if missing:
-                lexical_scores.update(self.kb.bm25.search(query, len(missing), missing))
+                lexical_scores.update(self.kb.bm25.search(query, len(missing), missing,
+                                                          scope=allowed))
             # Cosines are already on their absolute scale (at most 1); BM25 by the query's.
             fused = score_fuse([dense, lexical_scores], weights, rankings,
-                               scales=[1.0, self.kb.bm25.ceiling(query)])
+                               scales=[1.0, self.kb.bm25.ceiling(query, allowed)])
         else:
             fused = rrf_fuse(rankings, weights)
         passages = self._passages([i for i, _ in fused], dict(fused), filters.clearance)

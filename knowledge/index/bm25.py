@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from pathlib import Path
+from types import EllipsisType
 
 import numpy as np
 
@@ -100,28 +101,35 @@ class BM25Index:
                 return True
         return False
 
-    def ceiling(self, query: str) -> float:
+    def ceiling(self, query: str, scope: AbstractSet[int] | None = None) -> float:
         """The highest score ``search`` could give ``query``: the sum of its tokens' IDFs
         (a chunk holding every token many times approaches it). Score fusion divides by it, so
-        a BM25 score says how much of the query a chunk matches, not only how it ranks."""
+        a BM25 score says how much of the query a chunk matches, not only how it ranks.
+        ``scope``: as for ``search``, so both count the same terms."""
         segments = self._segments
         n = sum(seg.live for seg in segments)
         if n == 0:
             return 0.0
         total = 0.0
-        for term in _query_terms(query, segments, n):
+        for term in _query_terms(query, segments, scope):
             total += _idf(n, _frequency(segments, term))
         return total
 
     def search(
-        self, query: str, k: int, allowed_ids: AbstractSet[int] | None = None
+        self, query: str, k: int, allowed_ids: AbstractSet[int] | None = None,
+        scope: AbstractSet[int] | EllipsisType | None = ...,
     ) -> list[tuple[int, float]]:
         """The ``k`` best (chunk id, score) pairs, best first; only chunks sharing a token.
 
         ``allowed_ids`` restricts the result to those chunks (document, tag and date filters and
         access control arrive as id sets) and applies before the cut to ``k``, so a filter never
         returns fewer hits than exist. Equal scores are ordered by chunk id, so results repeat.
+        ``scope`` (default: ``allowed_ids``) is the chunks whose words decide what a misspelt
+        word is also searched as: the reader's visible chunks, so which spellings are searched
+        never tells a reader what the chunks hidden from them say.
         """
+        if scope is ...:
+            scope = allowed_ids
         segments = self._segments  # one consistent state, whatever a writer does meanwhile
         n = sum(seg.live for seg in segments)
         if k <= 0 or n == 0:
@@ -129,7 +137,7 @@ class BM25Index:
         avg_length = sum(seg.live_length for seg in segments) / n
         scores: dict[int, np.ndarray] = {}
         # A repeated query token counts again, as in bm25s.
-        for term in _query_terms(query, segments, n):
+        for term in _query_terms(query, segments, scope):
             hits = [(i, p) for i, seg in enumerate(segments) if (p := seg.merged_postings(term))]
             df = sum(len(docs) for _, (docs, _) in hits)
             idf = _idf(n, df)
@@ -254,13 +262,22 @@ def _frequency(segments: Sequence[Segment], term: Sequence[str]) -> int:
     return sum(len(p[0]) for seg in segments if (p := seg.merged_postings(term)))
 
 
-def _query_terms(query: str, segments: Sequence[Segment], n: int) -> list[tuple[str, ...]]:
-    """The query's tokens, each with the spellings it is searched as (``spelling.variants``):
-    searching and the score ceiling must count the same terms."""
-    def frequency(word: str) -> int:
-        return _frequency(segments, (word,))
+def _query_terms(query: str, segments: Sequence[Segment], scope: AbstractSet[int] | None
+                 ) -> list[tuple[str, ...]]:
+    """The query's tokens, each with the spellings it is searched as (``spelling.variants``),
+    decided by the words of the chunks in ``scope`` (every live chunk when None)."""
+    if scope is None:
+        def frequency(word: str) -> int:
+            return _frequency(segments, (word,))
+        chunks = sum(seg.live for seg in segments)
+    else:
+        visible = np.fromiter(scope, dtype=np.int64, count=len(scope))
 
-    return [variants(token, frequency, n) for token in search_tokens(query)]
+        def frequency(word: str) -> int:
+            return sum(int(np.isin(seg.ids[p[0]], visible).sum())
+                       for seg in segments if (p := seg.postings(word)))
+        chunks = len(visible)
+    return [variants(token, frequency, chunks) for token in search_tokens(query)]
 
 
 def _idf(n: int, df: int) -> float:

@@ -49,10 +49,12 @@ def test_the_typed_word_and_its_correction_score_as_one_term() -> None:
 
 def test_common_and_short_words_are_searched_as_typed() -> None:
     common = [f"loans and loan terms, part {i}" for i in range(20)]
-    index = _index([*common, "The test failed.", "A tast of wine."])
+    tests = [f"The test number {i} failed." for i in range(10)]
+    index = _index([*common, *tests, "A tast of wine."])
     # "loans" is held by over 1 % of passages: a word of this corpus, never merged with "loan".
     assert variants("loans", lambda w: 20, 320) == ("loans",)
-    assert _top(index, "tast", k=5) == [21]  # four letters: "test" is not read for "tast"
+    # Four letters: "test", ten times as common, is still not read for "tast".
+    assert _top(index, "tast", k=5) == [30]
 
 
 def test_two_rare_spellings_of_different_words_stay_apart() -> None:
@@ -62,10 +64,24 @@ def test_two_rare_spellings_of_different_words_stay_apart() -> None:
     assert variants("causal", lambda w: counts.get(w, 0), 1000) == ("causal", "casual")
 
 
-def test_numbers_codes_and_chinese_are_never_respelt() -> None:
-    known = {"12345", "ab123", "违约赔偿金"}
-    for token in ("12346", "ab124", "违约赔偿全"):
+def test_numbers_codes_and_accented_words_are_never_respelt() -> None:
+    known = {"ab12x", "model", "cafex"}  # one letter away from each typed word below
+    for token in ("ab12y", "m0del", "cafés"):
         assert variants(token, lambda w: int(w in known) * 50, 1000) == (token,)
+    assert variants("modle", lambda w: int(w in known) * 50, 1000) == ("modle", "model")
+
+
+def test_only_the_readers_visible_passages_decide_a_spelling() -> None:
+    # "mortgage" is common only in passages this reader may not see: which spellings are
+    # searched must not tell them so.
+    hidden = [f"Mortgage arrears note {i}." for i in range(10)]
+    index = _index(["A mortage question.", "Scams and mortage fraud.", *hidden])
+    visible = {0, 1} | set(range(12, 312))
+    assert set(_top(index, "mortage", k=12)) > {0, 1}  # an unrestricted reader: merged
+    restricted = [cid for cid, _ in index.search("mortage", 5, visible)]
+    assert restricted and set(restricted) <= {0, 1}
+    # The typo keeps its own (high) weight for this reader; merged, it weighs less.
+    assert index.ceiling("mortage", visible) > index.ceiling("mortage")
 
 
 def test_the_first_letter_is_kept() -> None:
