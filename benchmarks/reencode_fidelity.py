@@ -26,7 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from app.models.llamacpp import LlamaCppGenerator
 from app.models.llamacpp.native import requantize
-from app.models.llamacpp.reencode import cpu_weights, divergence, next_token_logprobs
+from app.models.llamacpp.reencode import divergence, next_token_logprobs
 from app.models.locate import default_generator
 from app.resources import Resources
 from benchmarks.engine_bench import prompts
@@ -67,8 +67,12 @@ def main() -> None:
         shipped = source.directory / (source.gguf_file or "")
         engine = LlamaCppGenerator(source, res.settings.cache_dir)
         chats = [engine.prompt_tokens(messages) for messages in prompts(res, 8)]
+        copy = engine.model.path  # what the engine serves
         engine.close()
-        files = {"shipped Q4_1": shipped, "engine's Q8_0 copy": cpu_weights(shipped, home)}
+        if copy == shipped:
+            raise SystemExit(f"the engine serves {shipped.name} as shipped (not a Q4_1/Q5_1 "
+                             "file, or generator_reencode is off): nothing to compare")
+        files = {"shipped Q4_1": shipped, "engine's Q8_0 copy": copy}
         for name, kind in (("float32 copy", F32), ("Q4_0 re-quantized", Q4_0)):
             files[name] = home / f"{kind}.gguf"
             requantize(shipped, files[name], kind)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,14 +58,18 @@ def cpu_weights(path: Path, cache_root: Path) -> Path:
               f"{path.stem}.{hashlib.sha1(key.encode()).hexdigest()[:12]}.q8_0.gguf")
     if target.is_file():
         return target
-    partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    partial: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f"{target.name}.", suffix=".tmp",
+                                        dir=target.parent)
+        os.close(handle)
+        partial = Path(name)
         log.info("re-encoding %s (%s) as Q8_0 for the CPU, once: %s", path.name, kind, target)
         requantize(path, partial, Q8_0)
-        os.replace(partial, target)  # another process writing the same copy is harmless
+        os.replace(partial, target)  # another writer of the same copy is harmless
     except (OSError, ModelNotFound) as exc:
-        if partial.is_file():
+        if partial is not None and partial.is_file():
             partial.unlink()
         log.warning("cannot keep a Q8_0 copy of %s under %s (%s); serving it as shipped, "
                     "with slower prompt reading", path.name, target.parent, exc)

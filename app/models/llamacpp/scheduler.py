@@ -18,6 +18,8 @@ The last prompt token, whose logits choose the answer's first token, is decoded 
 its own prompt: llama.cpp's tiled Q8_0 kernels and its one-row kernel round differently, so
 had it ridden along with the prompt, a question asked cold and the same question with its
 prompt cached would start from logits 0.6 apart (measured) and a seeded answer would change.
+Other chats' tokens may still share that step, so this holds for a chat decoded alone; among
+others, as before, an answer may differ in the last digits.
 """
 
 from __future__ import annotations
