@@ -214,15 +214,14 @@ class Scheduler:
             if s.last >= 0 and batch.room:
                 rows[s.seq] = batch.add(s.last, len(s.cached), s.seq, True)
                 s.cached.append(s.last)
-        fed_now: set[int] = set()
         for s in group:  # then prompt chunks, as much as the batch holds
             req = s.request
             assert req is not None
+            start = s.fed
             while s.fed < len(req.prompt) and batch.room:
                 last = s.fed == len(req.prompt) - 1
-                if last and s.seq in fed_now:
+                if last and s.fed > start:
                     break  # the token whose logits start the answer: alone (module doc)
-                fed_now.add(s.seq)
                 row = batch.add(req.prompt[s.fed], s.fed, s.seq, last)
                 if last:
                     rows[s.seq] = row
