@@ -257,26 +257,25 @@ class BM25Index:
         return index
 
 
-def _frequency(segments: Sequence[Segment], term: Sequence[str]) -> int:
-    """How many live chunks hold one of ``term``'s spellings."""
-    return sum(len(p[0]) for seg in segments if (p := seg.merged_postings(term)))
+def _frequency(segments: Sequence[Segment], term: Sequence[str],
+               visible: np.ndarray | None = None) -> int:
+    """How many live chunks (of ``visible``, if given) hold one of ``term``'s spellings."""
+    found = ((seg, p) for seg in segments if (p := seg.merged_postings(term)))
+    if visible is None:
+        return sum(len(p[0]) for _, p in found)
+    return sum(int(np.isin(seg.ids[p[0]], visible).sum()) for seg, p in found)
 
 
 def _query_terms(query: str, segments: Sequence[Segment], scope: AbstractSet[int] | None
                  ) -> list[tuple[str, ...]]:
     """The query's tokens, each with the spellings it is searched as (``spelling.variants``),
     decided by the words of the chunks in ``scope`` (every live chunk when None)."""
-    if scope is None:
-        def frequency(word: str) -> int:
-            return _frequency(segments, (word,))
-        chunks = sum(seg.live for seg in segments)
-    else:
-        visible = np.fromiter(scope, dtype=np.int64, count=len(scope))
+    visible = None if scope is None else np.fromiter(scope, dtype=np.int64, count=len(scope))
+    chunks = sum(seg.live for seg in segments) if visible is None else len(visible)
 
-        def frequency(word: str) -> int:
-            return sum(int(np.isin(seg.ids[p[0]], visible).sum())
-                       for seg in segments if (p := seg.postings(word)))
-        chunks = len(visible)
+    def frequency(word: str) -> int:
+        return _frequency(segments, (word,), visible)
+
     return [variants(token, frequency, chunks) for token in search_tokens(query)]
 
 
