@@ -45,7 +45,9 @@ F1_THRESHOLD = 0.5
 NUMBER_TOLERANCE = 1e-6  # relative
 
 # A thousands-grouped number ("1,234.5") or a plain one ("12", "12.0"); no sign, see above.
-_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+# A group is exactly three digits: "December 31,2018" (a table header typed without its
+# space) is 31 and 2018, not 31,201 and 8.
+_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?![\d])(?:\.\d+)?|\d+(?:\.\d+)?")
 _SPACE = re.compile(r"\s+")
 
 

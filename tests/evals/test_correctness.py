@@ -22,6 +22,7 @@ def test_numbers_ignore_thousands_separators_percent_signs_and_trailing_zeros() 
     assert numbers("Revenue was 1,234.5 million, up 12% (from 12.0 %) [3]") == [
         1234.5, 12.0, 12.0]
     assert numbers("１２ mg") == [12.0], "full-width digits are NFKC-folded"
+    assert numbers("December 31,2018") == [31.0, 2018.0], "a group has three digits"
     assert numbers_match("It rose by 12 %.", "12%")
     assert numbers_match("about 1234.50 units", "1,234.5")
     assert numbers_match("Give 15 mg once daily", "15 mg")
