@@ -103,6 +103,15 @@ def test_onnx_vectors_match_torch(torch_embedder: Embedder, onnx_embedder: Embed
     assert float(onnx_embedder.embed_query(query) @ torch_embedder.embed_query(query)) > 0.999
 
 
+def test_int8_embeds_questions_at_full_precision(torch_embedder: Embedder,
+                                                 onnx_int8_embedder: Embedder) -> None:
+    """Passages int8 (the volume), questions float32: a question's vector is torch's."""
+    query = "how often is the INR checked?"
+    exact = torch_embedder.embed_query(query)
+    assert float(onnx_int8_embedder.embed_query(query) @ exact) > 0.999
+    assert float(onnx_int8_embedder.embed_documents([query])[0] @ exact) < 0.999
+
+
 def test_onnx_export_is_cached_and_fused(onnx_int8_embedder: Embedder) -> None:
     """One export per model in the model cache, no temporary leftovers, and ONNX Runtime's
     attention fusion took (it is where the speed comes from; an upgrade that breaks the
