@@ -46,6 +46,11 @@ MAX_SENTENCES = 2
 MAX_CANDIDATES = 60
 MARGIN = 0.15
 LEAD_DISCOUNT = 0.1
+# Per sentence before it in its passage, up to the cap: a section states its rule first and
+# its exceptions after ("Give 15-20 g ..." before "If still below 4.0 after 3 cycles, give
+# glucagon"), so of two sentences that match alike the earlier one is the answer.
+POSITION_DISCOUNT = 0.01
+POSITION_CAP = 0.05
 MIN_TOKENS = 6
 
 __all__ = ["Candidate", "candidate_sentences", "extract", "table_rows"]
@@ -134,6 +139,8 @@ class Candidate:
     lead: str = ""
     """The sentence before it in the passage: read for coverage only ("Apply enough rub ...
     for 20-30 seconds" follows the sentence saying it is about alcohol hand rub)."""
+    position: int = 0
+    """How many quoted sentences of its passage come before it."""
 
 
 def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
@@ -161,7 +168,8 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
                     and _quotable(piece, i == len(spans) - 1, len(spans) == 1, previous)):
                 # ranked with its section title: "Give 15-20 g" sits under "able to swallow"
                 context = f"{title}: {piece}" if title else piece
-                out.append(Candidate(n, piece, context, lead=previous))
+                out.append(Candidate(n, piece, context, lead=previous,
+                                     position=sum(c.n == n for c in out)))
             previous = piece
     return out[:MAX_CANDIDATES]
 
@@ -206,7 +214,9 @@ def extract(question: str, passages: Sequence[Passage], embedder: Embedder,
     cov = np.array([max(coverage(question, c.context),
                         coverage(question, f"{c.lead} {c.context}") - LEAD_DISCOUNT)
                     for c in candidates])
-    rank_bonus = np.array([0.05 * (len(passages) - c.n) for c in candidates])
+    rank_bonus = np.array([0.05 * (len(passages) - c.n)
+                           - min(POSITION_DISCOUNT * c.position, POSITION_CAP)
+                           for c in candidates])
     asked = _asked_units(question)
     typed = np.array([ANSWER_TYPE_BONUS if asked and any(
         q.unit in asked for q in quantities(c.text)) else 0.0 for c in candidates])
