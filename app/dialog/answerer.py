@@ -170,8 +170,16 @@ class Answerer:
         checked = checker.finish()
         answer.invalid_markers = checked.invalid_markers
         answer.removed_sentences = checked.removed
+        if shown and not answers_the_question(answer.query, shown,
+                                              numbering.passages(answer.sources),
+                                              self.retriever.documents_mention):
+            # true to its passages but about something else ("150 ml of pure fruit juice"
+            # for "what should I give?"): the passages may still hold a sentence that answers
+            answer.removed_sentences.extend(f"off-topic: {s.text}" for s in shown)
+            shown.clear()
         if not shown:
-            # Nothing the model wrote is supported by the passages: fall back to quoting them.
+            # Nothing the model wrote is supported by the passages, or nothing of it answers:
+            # fall back to quoting them.
             answer.mode = "extractive-fallback"
             self._finish(answer, extract(answer.query, answer.sources, self.embedder), lang,
                          on_token, said_before)

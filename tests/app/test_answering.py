@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from app.dialog.answerer import Answerer
+from app.models.generator import GenerationParams, GenerationStream
 from app.services import Runtime
 from domains import bundled_packs_dir
 
@@ -126,3 +130,29 @@ def test_the_treatment_for_a_patient_able_to_swallow_is_given(runtime: Runtime) 
     assert answer.decision == "answer"
     assert "15–20 g of quick-acting carbohydrate" in answer.text
     assert "glucagon" not in answer.text
+
+
+@dataclass
+class _Draft:
+    """The model's draft, fixed: what is under test is what the answerer does with it."""
+
+    text: str
+    model_id: str = "scripted"
+
+    def stream(self, messages: Sequence[dict[str, str]], params: GenerationParams,
+               adapter: str | None = None) -> GenerationStream:
+        return GenerationStream(iter([self.text]))
+
+
+def test_a_generated_answer_about_something_else_falls_back_to_the_passage_that_answers(
+        runtime: Runtime) -> None:
+    """The model listed "150 ml of pure fruit juice" (true, but not what to give): the answer
+    was refused although the protocol's sentence giving 15-20 g answers it."""
+    base = runtime.resources.answerer("medical", with_generator=False)
+    draft = _Draft("A short list of options includes:\n1. 150 ml of pure fruit juice\n")
+    answerer = Answerer(base.pack, base.retriever, draft, base.embedder)
+    answer = answerer.answer("Conscious, able to swallow, glucose 3.2 – what should I give?")
+    assert answer.decision == "answer", answer.removed_sentences
+    assert answer.mode == "extractive-fallback"
+    assert "15–20 g" in answer.text
+    assert "off-topic: 150 ml of pure fruit juice" in answer.removed_sentences
