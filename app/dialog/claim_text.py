@@ -21,7 +21,12 @@ MARKER = re.compile(r"\s*\[(\d{1,3}(?:\s*[,，]\s*\d{1,3})*)\]")
 _LEAD = re.compile(
     r"^\s*(?:(?:#{1,6}|[-*•·▪●◦>]|\d{1,3}[.)](?!\d)|[a-zA-Z][.)](?=\s)|"
     r"[（(][\d一二三四五六七八九十a-z]{1,3}[）)]|[一二三四五六七八九十]{1,3}、|\d{1,3}、)\s*)+")
-_ANSWER_LABEL = re.compile(r"^\s*(?:A|Answer|Response|答案?|回答)\s*[:：]\s*", re.IGNORECASE)
+# An answer's label, or a structured abstract's field name ("Text: China, with ...",
+# "RESULTS: Of 17,137 referrals ..."): layout, not part of the sentence quoted.
+_ANSWER_LABEL = re.compile(
+    r"^\s*(?:A|Answer|Response|答案?|回答|Text|Abstract|Background|Introduction|Summary|"
+    r"Objectives?|Aims?|Methods?|Results?|Findings|Discussion|Conclusions?)\s*[:：]\s*",
+    re.IGNORECASE)
 _EMPHASIS = re.compile(r"\*\*|__|`|~~")
 # Words no finished English sentence ends with ("what it is for" does end with "for").
 _DANGLING_EN = frozenset((
@@ -49,7 +54,22 @@ LATIN_WORD = re.compile(f"[^\\W_{CJK_CHARS}]+")
 HAN_RUN = re.compile(f"[{CJK_CHARS}]+")
 _URL = re.compile(r"https?://|www\.|\borcid\b|\bdoi\s*:", re.IGNORECASE)
 MIN_WORDS = 4
+TITLE_WORDS = 5
+# Verbs that end in neither -s nor -ed: what keeps "The patient must rest" a statement.
+_VERBS = frozenset((
+    "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do", "did",
+    "can", "could", "may", "might", "must", "shall", "should", "will", "would", "need",
+    "give", "take", "make", "go", "get", "rise", "fall", "apply", "remain", "stay", "cover",
+    "include", "require", "start", "stop", "begin", "end", "last", "run", "keep", "rest"))
 MIN_HAN = 6
+
+
+def _is_title(words: list[str]) -> bool:
+    """A short phrase led by an article with no word that could be its verb: a heading or a
+    label ("The one-hour bundle"), not a statement ("The dose doubles", "A bleed occurred")."""
+    return (len(words) <= TITLE_WORDS and words[0].lower() in ("the", "a", "an")
+            and not any(w.lower() in _VERBS or w.lower().endswith(("ed", "s", "n't"))
+                        for w in words[1:]))
 
 
 def split_markers(piece: str) -> tuple[str, list[int]]:
@@ -80,6 +100,8 @@ def is_fragment(text: str) -> bool:
         return han_count(body) < MIN_HAN or body[-1] in _DANGLING_ZH
     words = LATIN_WORD.findall(body)
     if len(words) < MIN_WORDS or words[-1].lower() in _DANGLING_EN:
+        return True
+    if _is_title(words) and not quantities(body):
         return True
     return len(terms(body)) + sum(not q.is_year for q in quantities(body)) < 2
 

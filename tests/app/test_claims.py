@@ -27,6 +27,8 @@ VALVES = _p(4, "Do not give apixaban to patients with mechanical heart valves.",
             ("Anticoagulation",))
 ZH = _p(5, "普通病房补钾速度不超过10 mmol/h，重症监护室不超过40 mmol/h。", ("补钾",))
 ZH_MONEY = _p(6, "2023年本行净利润为1.2亿元，较上年增长8%。", ("经营情况",))
+SEPSIS = _p(7, "Start the bundle immediately if infection is suspected and any one of the "
+               "following is present. The patient must rest in bed.", ("4. The one-hour bundle",))
 
 
 def _verdict(claim: str, passage: Passage, question: str = "") -> tuple[bool, str]:
@@ -40,6 +42,7 @@ def _verdict(claim: str, passage: Passage, question: str = "") -> tuple[bool, st
     ("Rub hands with alcohol hand rub for 20–30 minutes until dry [1].", HANDS, "number"),
     ("4. **Monitoring of [1]", HANDS, "fragment"),
     ("APPROVED [1].", HANDS, "fragment"),
+    ("The one-hour bundle [1]", SEPSIS, "fragment"),  # a heading said back, seen in the UI
     ("What is zorvatinib reserved for [1]?", HANDS, "question"),
     ("Potassium chloride may be given at up to 40 mmol/h on general wards [1].", POTASSIUM,
      "qualifier"),
@@ -70,6 +73,7 @@ def test_wrong_claims_are_removed_with_their_reason(claim: str, passage: Passage
     ("重症监护室不超过40 mmol/h。", ZH),
     ("重症监护室补钾速度不超过40 mmol/h。", ZH),  # the subject from the first clause
     ("2023年本行净利润为1.2亿元。", ZH_MONEY),
+    ("The patient must rest in bed [1].", SEPSIS),
 ])
 def test_claims_a_passage_states_are_kept(claim: str, passage: Passage) -> None:
     assert _verdict(claim, passage) == (True, "")

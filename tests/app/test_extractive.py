@@ -79,3 +79,15 @@ def test_only_statements_are_quoted_not_aims_cut_offs_or_capitalised_runs() -> N
     zh = "截至2023年末，本行不良贷款率为1.36%，比上年末下降0.06个百分点；拨备覆盖率218.45%。"
     quoted = [c.text for c in candidate_sentences([Passage(1, 1, "b.md", zh, (), None, 1.0)])]
     assert any("1.36%" in q for q in quoted)
+
+
+def test_a_quoted_sentence_drops_its_field_label() -> None:
+    """"Text: Multiple evanescent white dot syndrome ..." was shown with the label of the
+    paper's text field; a structured abstract's "RESULTS:" is the same."""
+    from app.dialog.extractive import candidate_sentences
+    text = ("Text: Multiple evanescent white dot syndrome was first described in 1984 as a rare "
+            "chorioretinopathy. RESULTS: Of 17,137 referrals, 90.4 percent were to the NHS.")
+    quoted = [c.text for c in candidate_sentences([Passage(1, 1, "a.txt", text, (), None, 1.0)])]
+    assert quoted == [
+        "Multiple evanescent white dot syndrome was first described in 1984 as a rare "
+        "chorioretinopathy.", "Of 17,137 referrals, 90.4 percent were to the NHS."]
