@@ -66,12 +66,32 @@ def content_of(question: str) -> str:
     return _PARTIES.sub(" ", stripped) if party_names(question) else stripped
 
 
+# A drug's international nonproprietary name, written in lower case, by its WHO stem
+# ("zorvatinib": -tinib, a kinase inhibitor; "apixaban": -xaban): a name like a capitalised
+# one, so a question about a drug no document names is not answered from another drug's rule.
+_DRUG = re.compile(
+    r"\b[a-z]{3,}(?:mab|tinib|ciclib|parib|pril|sartan|olol|statin|conazole|mycin|micin|"
+    r"cillin|ciclovir|navir|previr|buvir|parin|xaban|gatran|floxacin|cycline|prazole|dipine|"
+    r"lukast|afil|gliptin|gliflozin|glutide|dronate|setron|tidine|triptan|azepam|azolam|"
+    r"barbital|profen|platin|rubicin|taxel|tecan|relin|lutamide)\b")
+
+
+def anchor_drugs(question: str) -> list[str]:
+    """Drug names in an English question that are written in lower case (``_DRUG``)."""
+    return list(dict.fromkeys(_DRUG.findall(question.lower())))
+
+
 def anchor_terms(question: str, lang: str) -> list[str]:
     """The terms the search must check the knowledge base knows (``check_terms``).
 
-    Only English questions are checked: capitalisation marks names there and nowhere else.
+    Only English questions are checked: capitalisation marks names there and nowhere else,
+    and a drug's name is known by its stem.
     """
-    return anchor_names(question) if lang == "en" else []
+    if lang != "en":
+        return []
+    names = anchor_names(question)
+    return [*names, *(d for d in anchor_drugs(question) if d.lower() not in
+                      {n.lower() for n in names})]
 
 
 LONG_QUESTION_TERMS = 10

@@ -192,6 +192,16 @@ def test_doses_that_differ_by_age_are_asked_about_then_answered(protocols: Runti
     assert {p.doc_name for _, p in told.answer.cited_passages()} == {"velmorastat-protocol.md"}
 
 
+def test_no_detail_is_asked_for_about_a_drug_no_document_names(protocols: Runtime) -> None:
+    """Velmorastat's doses differ by age, but a question about imatinib, which no protocol
+    here names, is refused: asking the patient's age would promise an answer (the lower-case
+    drug name was no anchor, so the age was asked for)."""
+    dm = protocols.dialog("medical", with_generator=False)
+    result = dm.turn(dm.start(), "What is the maximum daily dose of imatinib?")
+    assert result.answer.decision == "refuse", result.answer.text
+    assert result.state.awaiting == []
+
+
 def test_a_dose_question_that_names_the_group_is_answered_for_it(protocols: Runtime) -> None:
     dm = protocols.dialog("medical", with_generator=False)
     result = dm.turn(dm.start(), "What is the maximum daily dose of velmorastat for children?")

@@ -37,6 +37,16 @@ def test_an_english_question_about_an_unknown_name_is_refused() -> None:
     assert anchor_terms("曼彻斯特办公室几点开门？", "zh") == []
 
 
+def test_a_drug_named_in_lower_case_is_an_anchor_too() -> None:
+    """"What is the maximum daily dose of zorvatinib?" was answered from another drug's table
+    (and asked for the patient's age) in a knowledge base that never names zorvatinib."""
+    assert anchor_terms("What is the maximum daily dose of zorvatinib?", "en") == ["zorvatinib"]
+    assert anchor_terms("Is Apixaban or dabigatran preferred?", "en") == ["Apixaban",
+                                                                         "dabigatran"]
+    assert anchor_terms("How long should I rub my hands in April?", "en") == ["April"]
+    assert not has_evidence(_result(0.9, 0.9, ["zorvatinib"]), CFG, "en")
+
+
 def test_one_known_party_of_a_contract_is_enough_but_none_is_not() -> None:
     question = ('In the "Manufacturing Agreement" between Sonos, Inc and Inventec Appliances '
                 "Corporation: does the contract contain a license grant?")
