@@ -153,3 +153,27 @@ def test_a_llamacpp_build_with_amx_kernels_is_refused_before_it_can_crash() -> N
         refuse_amx_build(amx)
     refuse_amx_build(amx.replace("AMX_INT8 = 1 | ", ""))
     refuse_amx_build(llama_cpp.llama_print_system_info().decode())  # what setup installed
+
+
+def test_a_new_chat_takes_the_lowest_free_slot() -> None:
+    """A decode step costs as if every KV stream up to the highest busy one were busy: four
+    chats in slots 4-7 (or 0, 1, 6, 7) decoded at two thirds of their speed in slots 0-3. A
+    cached prompt still wins over the lower slot."""
+    from app.models.llamacpp.scheduler import Request, Slot, choose_slot
+
+    slots = [Slot(i) for i in range(8)]
+    slots[0].request = slots[1].request = Request([1], GREEDY, None)
+    assert choose_slot(slots, Request([5, 6, 7], GREEDY, None)).seq == 2
+    slots[6].cached = [5, 6]
+    assert choose_slot(slots, Request([5, 6, 7], GREEDY, None)).seq == 6
+    for slot in slots:
+        slot.request = slot.request or Request([1], GREEDY, None)
+    assert choose_slot(slots, Request([5], GREEDY, None)) is None
+
+
+def test_chats_one_after_another_stay_in_the_first_slot(engine: LlamaCppGenerator) -> None:
+    """The slot idle longest was taken before, so chats walked over every KV stream."""
+    for question in ("What is a fiscal year?", "What does EBITDA stand for?"):
+        engine.scheduler.clear_cache()
+        say(engine, chat(question))
+        assert [bool(s.cached) for s in engine.scheduler.slots] == [True, False, False, False]

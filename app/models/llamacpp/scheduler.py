@@ -73,7 +73,6 @@ class Slot:
     sampler: Sampler | None = None
     decoder: Any = None
     last: int = -1  # the token sampled last, fed at the next step
-    used: int = 0  # decode step of the last use: the idle slot unused longest is taken first
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -82,6 +81,21 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     while i < n and a[i] == b[i]:
         i += 1
     return i
+
+
+def choose_slot(slots: list[Slot], req: Request) -> Slot | None:
+    """The idle slot for ``req`` (None: all busy): the one whose cache shares most of the
+    prompt, else the lowest-numbered.
+
+    Lowest, because a decode step costs more the higher the busy KV streams reach: timed in
+    one process, a step of four cached chats took 32 ms in slots 0-3, 51 ms in slots 4-7 and
+    49 ms in slots 0, 1, 6 and 7 (1,100-token prompts, 2 cores). Taking the slot idle longest,
+    as before, walked chats over all eight."""
+    idle = [s for s in slots if s.request is None]
+    if not idle:
+        return None
+    return max(idle, key=lambda s: (s.adapter == req.adapter
+                                    and _common_prefix(s.cached, req.prompt), -s.seq))
 
 
 class Scheduler:
@@ -156,18 +170,15 @@ class Scheduler:
         return [s for s in self.slots if s.request is not None]
 
     def _admit(self) -> None:
-        """Fill idle slots from the queue: the slot whose cache shares most of the prompt,
-        else the one unused longest."""
+        """Fill idle slots from the queue (``choose_slot``)."""
         while self.waiting:
             req = self.waiting.popleft()
             if req.cancelled.is_set():
                 continue
-            idle = [s for s in self.slots if s.request is None]
-            if not idle:
+            slot = choose_slot(self.slots, req)
+            if slot is None:
                 self.waiting.appendleft(req)
                 return
-            slot = max(idle, key=lambda s: (s.adapter == req.adapter
-                                            and _common_prefix(s.cached, req.prompt), -s.used))
             self._start(slot, req)
 
     def _drop_cache(self, slot: Slot) -> None:
@@ -234,7 +245,6 @@ class Scheduler:
         for s in group:
             if s.seq in rows:
                 self._emit(s, s.sampler(self.ctx.logits(rows[s.seq])))  # type: ignore[misc]
-            s.used = self.steps
 
     def _cancelled(self, slot: Slot) -> bool:
         req = slot.request
