@@ -19,7 +19,8 @@ run produces exactly ``--tokens`` tokens (end-of-text ignored), best of ``--roun
   one core busy (what sets the ``generator_threads`` default).
 - **concurrent**: total tokens/s with 1, 4 and 8 chats at once (different questions, each
   with its own passages), and the ratio to one chat: with every prompt read cold, and with
-  the prompts already cached (a follow-up turn), which isolates the batched decode.
+  the prompts already cached (a follow-up turn), which isolates the batched decode; then the
+  same batched decode straight through llama.cpp's C API, the ceiling batching can reach.
 - **batch**: first token for prompt batches of 128 to 2,048 tokens.
 - **memory**: process RSS before the engine, with it (base + KV cache), and after three
   adapters are attached and used; the adapters' GGUF sizes.
@@ -52,6 +53,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from app.dialog.prompt import build_messages
 from app.models.generator import GenerationParams, TransformersGenerator
 from app.models.llamacpp import EngineOptions, LlamaCppGenerator
+from app.models.llamacpp.native import Batch, Context, Model
 from app.models.locate import default_generator
 from app.resources import Resources
 from verirag.settings import load_settings
@@ -280,6 +282,42 @@ def concurrent(res: Resources, chats: list[Any], n: int, threads: int, batch: in
             row.append(f"{wall:.2f} | {rate:.1f} | {rate / one[mode]:.2f}")
         print(f"| {k} | {' | '.join(row)} |", flush=True)
     engine.close()
+    ceiling(engine.model, engine.prompt_tokens(chats[0]), n, threads, batch)
+
+
+def ceiling(model: Model, prompt: list[int], n: int, threads: int, batch: int) -> None:
+    """What batching can give on this machine at all: k sequences holding the same prompt,
+    decoded one token each per step straight through llama.cpp's C API (no scheduler, no
+    sampling, no threads handing text over), total tokens/s against k = 1."""
+    ctx = Context(model, n_ctx=(len(prompt) + n + 8) * 8, n_seq=8, n_batch=256,
+                  threads=threads, threads_batch=batch)
+    step = Batch(model.lib, 256)
+    for start in range(0, len(prompt), 256):
+        step.clear()
+        for pos in range(start, min(start + 256, len(prompt))):
+            step.add(prompt[pos], pos, 0, pos == len(prompt) - 1)
+        ctx.decode(step)
+    for seq in range(1, 8):
+        ctx.share(0, seq, len(prompt))
+    print(f"\n### Batched decode straight through the C API ({n} steps, the first chat's "
+          f"{len(prompt)}-token prompt cached in every sequence)\n")
+    print("| sequences | tok/s | x one |")
+    print("|---|---|---|")
+    one = 0.0
+    for k in (1, 4, 8):
+        started = time.perf_counter()
+        for i in range(n):
+            step.clear()
+            for seq in range(k):
+                step.add(prompt[i % len(prompt)], len(prompt) + i, seq, True)
+            ctx.decode(step)
+        rate = k * n / (time.perf_counter() - started)
+        one = one or rate
+        print(f"| {k} | {rate:.1f} | {rate / one:.2f} |", flush=True)
+        for seq in range(8):
+            ctx.forget(seq, len(prompt))
+    del step
+    ctx.__del__()
 
 
 def batch_sizes(res: Resources, messages: Any, rounds: int, threads: int, batch: int) -> None:
