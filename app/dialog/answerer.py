@@ -176,13 +176,16 @@ class Answerer:
             # true to its passages but about something else ("150 ml of pure fruit juice"
             # for "what should I give?"): the passages may still hold a sentence that answers
             answer.removed_sentences.extend(f"off-topic: {s.text}" for s in shown)
+            streamed = True  # the caller corrects what it showed with the final text
             shown.clear()
+        else:
+            streamed = False
         if not shown:
             # Nothing the model wrote is supported by the passages, or nothing of it answers:
             # fall back to quoting them.
             answer.mode = "extractive-fallback"
             self._finish(answer, extract(answer.query, answer.sources, self.embedder), lang,
-                         on_token, said_before)
+                         None if streamed else on_token, said_before)
             return
         answer.sources = numbering.passages(answer.sources)
         self._finish(answer, shown, lang, None)

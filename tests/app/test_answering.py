@@ -151,8 +151,12 @@ def test_a_generated_answer_about_something_else_falls_back_to_the_passage_that_
     base = runtime.resources.answerer("medical", with_generator=False)
     draft = _Draft("A short list of options includes:\n1. 150 ml of pure fruit juice\n")
     answerer = Answerer(base.pack, base.retriever, draft, base.embedder)
-    answer = answerer.answer("Conscious, able to swallow, glucose 3.2 – what should I give?")
+    streamed: list[str] = []
+    answer = answerer.answer("Conscious, able to swallow, glucose 3.2 – what should I give?",
+                             on_token=streamed.append)
     assert answer.decision == "answer", answer.removed_sentences
     assert answer.mode == "extractive-fallback"
+    # what was streamed is corrected by the final text, not followed by it
+    assert streamed == ["150 ml of pure fruit juice [1]"]
     assert "15–20 g" in answer.text
     assert "off-topic: 150 ml of pure fruit juice" in answer.removed_sentences
