@@ -60,15 +60,18 @@ _VERBS = frozenset((
     "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do", "did",
     "can", "could", "may", "might", "must", "shall", "should", "will", "would", "need",
     "give", "take", "make", "go", "get", "rise", "fall", "apply", "remain", "stay", "cover",
-    "include", "require", "start", "stop", "begin", "end", "last", "run", "keep", "rest"))
+    "include", "require", "start", "stop", "begin", "end", "last", "run", "keep", "rest",
+    "cannot", "not", "never", "no", "came", "left", "lost", "rose", "fell", "went", "became",
+    "underwent", "took", "gave", "made", "got", "ran", "began"))
 MIN_HAN = 6
 
 
 def _is_title(words: list[str]) -> bool:
     """A short phrase led by an article with no word that could be its verb: a heading or a
-    label ("The one-hour bundle"), not a statement ("The dose doubles", "A bleed occurred")."""
+    label ("The one-hour bundle"), not a statement ("The dose doubles", "A bleed occurred").
+    Only asked of text without a full stop: a heading has none."""
     return (len(words) <= TITLE_WORDS and words[0].lower() in ("the", "a", "an")
-            and not any(w.lower() in _VERBS or w.lower().endswith(("ed", "s", "n't"))
+            and not any(w.lower() in _VERBS or w.lower().endswith(("ed", "s"))
                         for w in words[1:]))
 
 
@@ -101,7 +104,8 @@ def is_fragment(text: str) -> bool:
     words = LATIN_WORD.findall(body)
     if len(words) < MIN_WORDS or words[-1].lower() in _DANGLING_EN:
         return True
-    if _is_title(words) and not quantities(body):
+    if (not text.rstrip().endswith((".", "!", "。", "！")) and _is_title(words)
+            and not re.search(r"n['’]t\b", body, re.I) and not quantities(body)):
         return True
     return len(terms(body)) + sum(not q.is_year for q in quantities(body)) < 2
 

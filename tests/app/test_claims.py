@@ -28,7 +28,8 @@ VALVES = _p(4, "Do not give apixaban to patients with mechanical heart valves.",
 ZH = _p(5, "普通病房补钾速度不超过10 mmol/h，重症监护室不超过40 mmol/h。", ("补钾",))
 ZH_MONEY = _p(6, "2023年本行净利润为1.2亿元，较上年增长8%。", ("经营情况",))
 SEPSIS = _p(7, "Start the bundle immediately if infection is suspected and any one of the "
-               "following is present. The patient must rest in bed.", ("4. The one-hour bundle",))
+               "following is present. The patient must rest. The patient doesn't respond.",
+            ("4. The one-hour bundle",))
 
 
 def _verdict(claim: str, passage: Passage, question: str = "") -> tuple[bool, str]:
@@ -73,7 +74,8 @@ def test_wrong_claims_are_removed_with_their_reason(claim: str, passage: Passage
     ("重症监护室不超过40 mmol/h。", ZH),
     ("重症监护室补钾速度不超过40 mmol/h。", ZH),  # the subject from the first clause
     ("2023年本行净利润为1.2亿元。", ZH_MONEY),
-    ("The patient must rest in bed [1].", SEPSIS),
+    ("The patient must rest [1].", SEPSIS),  # short, led by "The": not a heading
+    ("The patient doesn't respond [1]", SEPSIS),
 ])
 def test_claims_a_passage_states_are_kept(claim: str, passage: Passage) -> None:
     assert _verdict(claim, passage) == (True, "")
