@@ -155,19 +155,22 @@ def test_a_llamacpp_build_with_amx_kernels_is_refused_before_it_can_crash() -> N
     refuse_amx_build(llama_cpp.llama_print_system_info().decode())  # what setup installed
 
 
-def test_a_new_chat_takes_the_lowest_free_slot() -> None:
-    """A decode step costs as if every KV stream up to the highest busy one were busy: four
-    chats in slots 4-7 (or 0, 1, 6, 7) decoded at two thirds of their speed in slots 0-3. A
-    cached prompt still wins over the lower slot."""
+def test_a_new_chat_takes_the_lowest_empty_slot_and_spares_the_caches() -> None:
+    """A decode step costs more the higher the busy KV streams reach: four chats in slots 4-7
+    (or 0, 1, 6, 7) decoded at two thirds of their speed in slots 0-3. A follow-up's own
+    cache still wins, a system prompt every cache holds does not, and when every idle slot
+    holds a cache the one unused longest gives way."""
     from app.models.llamacpp.scheduler import Request, Slot, choose_slot
 
-    slots = [Slot(i) for i in range(8)]
+    slots = [Slot(i) for i in range(6)]
     slots[0].request = slots[1].request = Request([1], GREEDY, None)
+    slots[2].cached, slots[2].used = [5, 8], 3  # an older chat: shares the system prompt [5]
+    slots[3].cached, slots[3].used = [5, 9], 7  # the latest chat
+    assert choose_slot(slots, Request([5, 6, 7], GREEDY, None)).seq == 4
+    assert choose_slot(slots, Request([5, 9, 7], GREEDY, None)).seq == 3  # its follow-up
+    slots[4].request = slots[5].request = Request([1], GREEDY, None)
     assert choose_slot(slots, Request([5, 6, 7], GREEDY, None)).seq == 2
-    slots[6].cached = [5, 6]
-    assert choose_slot(slots, Request([5, 6, 7], GREEDY, None)).seq == 6
-    for slot in slots:
-        slot.request = slot.request or Request([1], GREEDY, None)
+    slots[2].request = slots[3].request = Request([1], GREEDY, None)
     assert choose_slot(slots, Request([5], GREEDY, None)) is None
 
 
