@@ -133,7 +133,7 @@ def _warm(state: ApiState) -> None:
         res.ensure_bundled_indexed()
     for name in res.pack_names():
         pack = res.pack(name)
-        res.kb(name)
+        res.kb(name).embedder.embed_query("")  # a question's model may be its own (onnx-int8)
         if pack.generation.mode == "generate":
             res.generator(pack)
     state.rt.keys  # noqa: B018 (migrates the key tables before the first request)
