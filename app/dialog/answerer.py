@@ -170,22 +170,21 @@ class Answerer:
         checked = checker.finish()
         answer.invalid_markers = checked.invalid_markers
         answer.removed_sentences = checked.removed
-        if shown and not answers_the_question(answer.query, shown,
-                                              numbering.passages(answer.sources),
-                                              self.retriever.documents_mention):
-            # true to its passages but about something else ("150 ml of pure fruit juice"
-            # for "what should I give?"): the passages may still hold a sentence that answers
+        # true to its passages but about something else ("150 ml of pure fruit juice" for
+        # "what should I give?"): the passages may still hold a sentence that answers
+        off_topic = bool(shown) and not answers_the_question(
+            answer.query, shown, numbering.passages(answer.sources),
+            self.retriever.documents_mention)
+        if off_topic:
             answer.removed_sentences.extend(f"off-topic: {s.text}" for s in shown)
-            streamed = True  # the caller corrects what it showed with the final text
             shown.clear()
-        else:
-            streamed = False
         if not shown:
             # Nothing the model wrote is supported by the passages, or nothing of it answers:
-            # fall back to quoting them.
+            # fall back to quoting them. What was streamed already, the caller corrects with
+            # the final text.
             answer.mode = "extractive-fallback"
             self._finish(answer, extract(answer.query, answer.sources, self.embedder), lang,
-                         None if streamed else on_token, said_before)
+                         None if off_topic else on_token, said_before)
             return
         answer.sources = numbering.passages(answer.sources)
         self._finish(answer, shown, lang, None)

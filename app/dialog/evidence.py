@@ -90,8 +90,8 @@ def anchor_terms(question: str, lang: str) -> list[str]:
     if lang != "en":
         return []
     names = anchor_names(question)
-    return [*names, *(d for d in anchor_drugs(question) if d.lower() not in
-                      {n.lower() for n in names})]
+    known = {n.lower() for n in names}
+    return [*names, *(d for d in anchor_drugs(question) if d not in known)]
 
 
 LONG_QUESTION_TERMS = 10

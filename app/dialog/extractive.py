@@ -156,7 +156,7 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
                 if not looks_like_instruction(text):
                     out.append(Candidate(n, text, f"{title}: {text}" if title else text, row))
             continue
-        previous = ""
+        previous, first = "", len(out)
         spans = split_sentences(p.text)
         for i, (start, end) in enumerate(spans):
             piece = _REFERENCES.sub("", clean_claim(p.text[start:end]))
@@ -169,7 +169,7 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
                 # ranked with its section title: "Give 15-20 g" sits under "able to swallow"
                 context = f"{title}: {piece}" if title else piece
                 out.append(Candidate(n, piece, context, lead=previous,
-                                     position=sum(c.n == n for c in out)))
+                                     position=len(out) - first))
             previous = piece
     return out[:MAX_CANDIDATES]
 
